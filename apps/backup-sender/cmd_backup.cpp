@@ -1,0 +1,32 @@
+#include "anemone/backup/commands.hpp"
+#include "commands.hpp"
+
+namespace anemone::backup_sender {
+
+void set_init_command(CLI::App& app, cli::ToolContext& context) {
+  auto options = std::make_shared<backup::InitOptions>();
+  auto kdf = std::make_shared<std::string>("moderate");
+  auto* command = app.add_subcommand("init", "create the repository on one target, or on all; never overwrites one");
+  command->add_option("--target", options->target, "target name (default: all targets)");
+  command->add_option("--kdf", *kdf, "key derivation cost: moderate (256 MiB, default) or interactive (64 MiB, small machines)")
+      ->check(CLI::IsMember({"moderate", "interactive"}));
+  command->add_flag("--json", options->json, "print the result as JSON");
+  cli::set_action(command, [&context, options, kdf]() -> core::Result<void> {
+    options->kdf = *kdf == "interactive" ? crypto::KdfProfile::interactive : crypto::KdfProfile::moderate;
+    auto config = TRY(context.load_config());
+    return backup::cmd_init(config, *options);
+  });
+}
+
+void set_run_command(CLI::App& app, cli::ToolContext& context) {
+  auto options = std::make_shared<backup::CommonOptions>();
+  auto* command = app.add_subcommand("run", "back up every source to every target (or one)");
+  command->add_option("--target", options->target, "target name (default: all targets)");
+  command->add_flag("--json", options->json, "print one JSON object per target");
+  cli::set_action(command, [&context, options]() -> core::Result<void> {
+    auto config = TRY(context.load_config());
+    return backup::cmd_run(config, *options);
+  });
+}
+
+} // namespace anemone::backup_sender

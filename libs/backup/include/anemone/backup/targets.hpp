@@ -1,0 +1,32 @@
+#pragma once
+// From the operator's config to open repositories: which targets a command acts on, the passphrase,
+// the backend for each target type.
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "anemone/config/config.hpp"
+#include "anemone/core/error.hpp"
+#include "anemone/crypto/secret.hpp"
+#include "anemone/repo/repository.hpp"
+
+namespace anemone::backup {
+
+// ANEMONE_PASSPHRASE, else ANEMONE_PASSPHRASE_FILE, else backup.passphrase_file, else a prompt when
+// stdin is a terminal. The passphrase never appears in an error message.
+core::Result<crypto::SecretBytes> resolve_passphrase(const config::Config& config);
+// For `key add`: ANEMONE_NEW_PASSPHRASE_FILE, else --new-passphrase-file, else a prompt (twice).
+core::Result<crypto::SecretBytes> resolve_new_passphrase(const std::string& file_option);
+
+// All targets, or the one named; an unknown name is an error listing the known ones.
+core::Result<std::vector<const config::Target*>> select_targets(const config::Config& config,
+                                                                const std::optional<std::string>& name);
+// Exactly one target: the one named, or the only one configured.
+core::Result<const config::Target*> single_target(const config::Config& config, const std::optional<std::string>& name);
+
+core::Result<std::unique_ptr<repo::Backend>> open_backend(const config::Target& target);
+core::Result<std::unique_ptr<repo::Repository>> open_repository(const config::Target& target,
+                                                                const crypto::SecretBytes& passphrase);
+
+} // namespace anemone::backup

@@ -1,0 +1,72 @@
+#pragma once
+// The operator's declaration (config.yaml). Tools read it, never rewrite it. Every path a tool uses
+// comes from here, so several sites can run side by side on one machine.
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "anemone/core/error.hpp"
+
+namespace anemone::config {
+
+inline constexpr const char* k_default_config_path = "/config/config.yaml";
+
+struct Retention {
+  int keep_last = 0;
+  int keep_hourly = 0;
+  int keep_daily = 0;
+  int keep_weekly = 0;
+  int keep_monthly = 0;
+  int keep_yearly = 0;
+  bool empty() const {
+    return keep_last == 0 && keep_hourly == 0 && keep_daily == 0 && keep_weekly == 0 && keep_monthly == 0 &&
+           keep_yearly == 0;
+  }
+};
+
+struct Source {
+  std::string name;                 // [A-Za-z0-9._-]{1,64}, not "." or ".."; restore writes it under DIR/<name>/
+  std::filesystem::path path;       // absolute
+  std::vector<std::string> exclude; // glob patterns; a trailing '/' matches directories only
+};
+
+enum class TargetType { local, sftp };
+
+struct Target {
+  std::string name;
+  TargetType type = TargetType::local;
+  std::filesystem::path path; // local: the repository directory; sftp: path inside the peer's jail
+  // sftp only (issue 3); parsed and validated now so configs can be written ahead.
+  std::string host;
+  int port = 22;
+  std::string user;
+  std::filesystem::path identity_file;
+  std::string host_key;
+  int connections = 2;
+  Retention retention;
+};
+
+struct Config {
+  std::filesystem::path file; // where it was loaded from
+  std::string server_name;
+  std::filesystem::path secrets_dir = "/config/secrets";
+  std::filesystem::path logs_dir = "/logs";
+  std::filesystem::path state_path = "/config/state/anemone.db";
+  std::optional<std::filesystem::path> passphrase_file;
+  std::vector<Source> sources;
+  std::vector<Target> targets;
+
+  const Target* find_target(std::string_view name) const;
+};
+
+// Loads and validates a config file. Every error names file:line:col and the key path, e.g.
+// "config.yaml:14:3: backup.targets[1].retention.keep_lst: unknown key (did you mean keep_last?)".
+core::Result<Config> load_config(const std::filesystem::path& file);
+core::Result<Config> parse_config(std::string_view yaml_text, const std::filesystem::path& file_name);
+
+// --config, else ANEMONE_CONFIG, else /config/config.yaml.
+std::filesystem::path resolve_config_path(const std::string& from_command_line);
+
+} // namespace anemone::config

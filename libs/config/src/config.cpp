@@ -1,0 +1,353 @@
+#include "anemone/config/config.hpp"
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <map>
+#include <optional>
+#include <unistd.h>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include "anemone/core/fs.hpp"
+#include "yaml_reader.hpp"
+
+namespace anemone::config {
+
+namespace {
+
+using detail::Field;
+using detail::MapReader;
+using detail::quote;
+using detail::Reader;
+
+// A config file is a page of text; anything bigger is a wrong path (/dev/zero, a log file).
+constexpr size_t k_max_config_bytes = 1024 * 1024;
+constexpr const char* k_config_env = "ANEMONE_CONFIG";
+
+constexpr size_t k_max_site_name = 32;
+constexpr size_t k_max_source_name = 64;
+constexpr int k_max_port = 65535;
+constexpr int k_max_connections = 16;
+
+// Each level's keys. The "reserved" lists belong to later releases (sftp server, wireguard,
+// platform, health, disaster recovery, scheduling): accepted and ignored so that a config written
+// for a newer release still loads, while a typo anywhere else is rejected.
+constexpr std::string_view k_top_keys[] = {"server", "paths", "state", "backup"};
+constexpr std::string_view k_top_reserved[] = {"sftp", "wireguard", "platform", "health", "dr"};
+constexpr std::string_view k_server_keys[] = {"name"};
+constexpr std::string_view k_paths_keys[] = {"secrets", "logs"};
+constexpr std::string_view k_state_keys[] = {"path"};
+constexpr std::string_view k_backup_keys[] = {"passphrase_file", "sources", "targets"};
+constexpr std::string_view k_backup_reserved[] = {"mode", "debounce_seconds", "max_delay_seconds",
+                                                  "interval_minutes", "schedule"};
+constexpr std::string_view k_source_keys[] = {"name", "path", "exclude"};
+constexpr std::string_view k_target_keys[] = {"name", "type",          "path",     "host",        "port",
+                                              "user", "identity_file", "host_key", "connections", "retention"};
+constexpr std::string_view k_sftp_only_keys[] = {"host", "port", "user", "identity_file", "host_key", "connections"};
+constexpr std::string_view k_retention_keys[] = {"keep_last",   "keep_hourly",  "keep_daily",
+                                                 "keep_weekly", "keep_monthly", "keep_yearly"};
+
+// Host key algorithms as ssh-keyscan prints them; a pasted known_hosts line starts with the host.
+constexpr std::string_view k_host_key_prefixes[] = {"ssh-", "ecdsa-sha2-", "sk-ssh-", "sk-ecdsa-sha2-"};
+
+bool is_lower_or_digit(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+
+// Site names travel to peers and into file names, so they keep to a small, safe alphabet.
+bool is_site_name(std::string_view name) {
+  if (name.empty() || name.size() > k_max_site_name || !is_lower_or_digit(name[0])) return false;
+  for (char c : name)
+    if (!is_lower_or_digit(c) && c != '-') return false;
+  return true;
+}
+
+// Source names become one directory level on restore, so no separators and no "." or "..".
+bool is_source_name(std::string_view name) {
+  if (name.empty() || name.size() > k_max_source_name || name == "." || name == "..") return false;
+  for (char c : name)
+    if (!is_lower_or_digit(c) && !(c >= 'A' && c <= 'Z') && c != '.' && c != '_' && c != '-') return false;
+  return true;
+}
+
+bool has_whitespace(std::string_view text) { return text.find_first_of(" \t\r\n") != std::string_view::npos; }
+
+core::Result<std::string> read_site_name(const Reader& reader, const Field& field) {
+  std::string name = TRY(reader.string(field));
+  if (!is_site_name(name))
+    return tl::unexpected(reader.error(
+        field.mark(), field.path,
+        fmt::format("expected 1 to {} characters of a-z, 0-9 and '-', not starting with '-', got {}",
+                    k_max_site_name, quote(name))));
+  return name;
+}
+
+core::Result<std::string> read_source_name(const Reader& reader, const Field& field) {
+  std::string name = TRY(reader.string(field));
+  if (!is_source_name(name))
+    return tl::unexpected(reader.error(
+        field.mark(), field.path,
+        fmt::format("expected 1 to {} characters of A-Z, a-z, 0-9, '.', '_' and '-' (not \".\" or \"..\"), got {}",
+                    k_max_source_name, quote(name))));
+  return name;
+}
+
+// Tools run from any working directory under supervisord, so a relative path would be a guess.
+core::Result<std::filesystem::path> read_absolute_path(const Reader& reader, const Field& field) {
+  std::string text = TRY(reader.string(field));
+  if (text.empty() || text[0] != '/' || text.find('\0') != std::string::npos)
+    return tl::unexpected(
+        reader.error(field.mark(), field.path, fmt::format("expected an absolute path, got {}", quote(text))));
+  return std::filesystem::path(text);
+}
+
+core::Result<std::string> read_word(const Reader& reader, const Field& field, std::string_view what) {
+  std::string text = TRY(reader.string(field));
+  if (text.empty() || has_whitespace(text) || text.find('\0') != std::string::npos)
+    return tl::unexpected(reader.error(field.mark(), field.path,
+                                       fmt::format("expected {} without spaces, got {}", what, quote(text))));
+  return text;
+}
+
+core::Result<std::string> read_host_key(const Reader& reader, const Field& field) {
+  std::string text = TRY(reader.string(field));
+  std::string_view key = text;
+  bool known_type = false;
+  for (std::string_view prefix : k_host_key_prefixes)
+    if (key.starts_with(prefix)) known_type = true;
+  size_t space = key.find(' ');
+  bool has_body = space != std::string_view::npos && space + 1 < key.size() && key[space + 1] != ' ';
+  if (!known_type || !has_body)
+    return tl::unexpected(
+        reader.error(field.mark(), field.path,
+                     fmt::format("expected \"<type> <base64 key>\" as printed by ssh-keyscan, without the host "
+                                 "name (e.g. \"ssh-ed25519 AAAA...\"), got {}",
+                                 quote(text))));
+  return text;
+}
+
+core::Result<TargetType> read_target_type(const Reader& reader, const Field& field) {
+  std::string text = TRY(reader.string(field));
+  if (text == "local") return TargetType::local;
+  if (text == "sftp") return TargetType::sftp;
+  return tl::unexpected(
+      reader.error(field.mark(), field.path, fmt::format("expected local or sftp, got {}", quote(text))));
+}
+
+// Remembers the first use of each name so a repeat can say where the first one is.
+class UniqueNames {
+public:
+  explicit UniqueNames(std::string_view kind) : m_kind(kind) {}
+  core::Result<void> add(const Reader& reader, const Field& field, const std::string& name) {
+    auto [it, inserted] = m_first_line.emplace(name, field.mark().line + 1);
+    if (!inserted)
+      return tl::unexpected(reader.error(
+          field.mark(), field.path,
+          fmt::format("duplicate {} name {} (first used at line {})", m_kind, quote(name), it->second)));
+    return {};
+  }
+
+private:
+  std::string_view m_kind;
+  std::map<std::string, int, std::less<>> m_first_line;
+};
+
+core::Result<void> parse_server(const Reader& reader, const Field& field, Config& config) {
+  MapReader map = TRY(reader.map(field, k_server_keys));
+  Field name = TRY(map.required("name"));
+  config.server_name = TRY(read_site_name(reader, name));
+  return {};
+}
+
+core::Result<void> parse_paths(const Reader& reader, const Field& field, Config& config) {
+  MapReader map = TRY(reader.map(field, k_paths_keys));
+  if (auto secrets = map.optional("secrets")) config.secrets_dir = TRY(read_absolute_path(reader, *secrets));
+  if (auto logs = map.optional("logs")) config.logs_dir = TRY(read_absolute_path(reader, *logs));
+  return {};
+}
+
+core::Result<void> parse_state(const Reader& reader, const Field& field, Config& config) {
+  MapReader map = TRY(reader.map(field, k_state_keys));
+  if (auto path = map.optional("path")) config.state_path = TRY(read_absolute_path(reader, *path));
+  return {};
+}
+
+core::Result<Source> parse_source(const Reader& reader, const Field& field, UniqueNames& names) {
+  MapReader map = TRY(reader.map(field, k_source_keys));
+  Source source;
+  Field name = TRY(map.required("name"));
+  source.name = TRY(read_source_name(reader, name));
+  if (auto added = names.add(reader, name, source.name); !added) return tl::unexpected(added.error());
+  Field path = TRY(map.required("path"));
+  source.path = TRY(read_absolute_path(reader, path));
+  if (auto exclude = map.optional("exclude")) {
+    std::vector<Field> items = TRY(reader.list(*exclude));
+    for (const Field& item : items) {
+      std::string pattern = TRY(reader.string(item));
+      if (pattern.empty())
+        return tl::unexpected(reader.error(item.mark(), item.path, "expected a pattern, got an empty string"));
+      source.exclude.push_back(std::move(pattern));
+    }
+  }
+  return source;
+}
+
+core::Result<Retention> parse_retention(const Reader& reader, const Field& field) {
+  MapReader map = TRY(reader.map(field, k_retention_keys));
+  Retention retention;
+  std::pair<std::string_view, int*> keeps[] = {
+      {"keep_last", &retention.keep_last},     {"keep_hourly", &retention.keep_hourly},
+      {"keep_daily", &retention.keep_daily},   {"keep_weekly", &retention.keep_weekly},
+      {"keep_monthly", &retention.keep_monthly}, {"keep_yearly", &retention.keep_yearly},
+  };
+  for (auto [key, out] : keeps)
+    if (auto value = map.optional(key)) *out = TRY(reader.integer(*value, 0, INT_MAX));
+  return retention;
+}
+
+core::Result<Target> parse_target(const Reader& reader, const Field& field, UniqueNames& names) {
+  MapReader map = TRY(reader.map(field, k_target_keys));
+  Target target;
+  Field name = TRY(map.required("name"));
+  target.name = TRY(read_site_name(reader, name));
+  if (auto added = names.add(reader, name, target.name); !added) return tl::unexpected(added.error());
+  if (auto type = map.optional("type")) target.type = TRY(read_target_type(reader, *type));
+  Field path = TRY(map.required("path"));
+
+  if (target.type == TargetType::local) {
+    target.path = TRY(read_absolute_path(reader, path));
+    // Catches a forgotten "type: sftp", which would otherwise back up into a local "/repo".
+    for (std::string_view key : k_sftp_only_keys)
+      if (auto stray = map.optional(key))
+        return tl::unexpected(reader.error(stray->key_mark, stray->path, "only valid for sftp targets (type is local)"));
+  } else {
+    auto required_for_sftp = [&](std::string_view key) -> core::Result<Field> {
+      if (auto value = map.optional(key)) return *value;
+      return tl::unexpected(
+          reader.error(map.self().mark(), detail::child_path(field.path, key), "required for sftp targets"));
+    };
+    Field host = TRY(required_for_sftp("host"));
+    target.host = TRY(read_word(reader, host, "a host name or address"));
+    if (auto port = map.optional("port")) target.port = TRY(reader.integer(*port, 1, k_max_port));
+    Field user = TRY(required_for_sftp("user"));
+    target.user = TRY(read_word(reader, user, "a user name"));
+    // The path inside the peer's SFTP jail; the peer decides what it means.
+    std::string remote = TRY(reader.string(path));
+    if (remote.empty())
+      return tl::unexpected(reader.error(path.mark(), path.path, "expected a path, got an empty string"));
+    target.path = remote;
+    Field identity_file = TRY(required_for_sftp("identity_file"));
+    target.identity_file = TRY(read_absolute_path(reader, identity_file));
+    Field host_key = TRY(required_for_sftp("host_key"));
+    target.host_key = TRY(read_host_key(reader, host_key));
+    if (auto connections = map.optional("connections"))
+      target.connections = TRY(reader.integer(*connections, 1, k_max_connections));
+  }
+
+  if (auto retention = map.optional("retention")) target.retention = TRY(parse_retention(reader, *retention));
+  return target;
+}
+
+core::Result<void> parse_backup(const Reader& reader, const Field& field, Config& config) {
+  MapReader map = TRY(reader.map(field, k_backup_keys, k_backup_reserved));
+  if (auto passphrase = map.optional("passphrase_file"))
+    config.passphrase_file = TRY(read_absolute_path(reader, *passphrase));
+
+  // Empty lists are fine: a receiver-only site has no sources, a fresh one no targets yet.
+  if (auto sources = map.optional("sources")) {
+    UniqueNames names("source");
+    std::vector<Field> items = TRY(reader.list(*sources));
+    for (const Field& item : items)
+      config.sources.push_back(TRY(parse_source(reader, item, names)));
+  }
+  if (auto targets = map.optional("targets")) {
+    UniqueNames names("target");
+    std::vector<Field> items = TRY(reader.list(*targets));
+    for (const Field& item : items)
+      config.targets.push_back(TRY(parse_target(reader, item, names)));
+  }
+  return {};
+}
+
+core::Result<Config> parse_document(const Reader& reader, const YAML::Node& root, const std::filesystem::path& file) {
+  if (root.IsNull())
+    return tl::unexpected(reader.error(root.Mark(), "", "expected a map with at least server.name, got an empty file"));
+  MapReader map = TRY(reader.map(Field{root, "", root.Mark()}, k_top_keys, k_top_reserved));
+  Config config;
+  config.file = file;
+  Field server = TRY(map.required("server"));
+  // Sections fill in `config` in place; Result<void> carries only their error.
+  std::optional<Field> paths = map.optional("paths");
+  std::optional<Field> state = map.optional("state");
+  std::optional<Field> backup = map.optional("backup");
+  core::Result<void> done = parse_server(reader, server, config);
+  if (done && paths) done = parse_paths(reader, *paths, config);
+  if (done && state) done = parse_state(reader, *state, config);
+  if (done && backup) done = parse_backup(reader, *backup, config);
+  if (!done) return tl::unexpected(std::move(done).error());
+  return config;
+}
+
+core::Result<std::string> read_config_text(const std::filesystem::path& file) {
+  auto failure = [&](std::string_view why) {
+    return core::fail(core::Errc::config, "cannot read config file {}: {}", file.string(), why);
+  };
+  core::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return failure(std::strerror(errno));
+  std::string text;
+  char buffer[65536];
+  while (true) {
+    ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return failure(std::strerror(errno));
+    }
+    if (n == 0) break;
+    text.append(buffer, static_cast<size_t>(n));
+    if (text.size() > k_max_config_bytes)
+      return failure(fmt::format("larger than {} bytes; is this the right file?", k_max_config_bytes));
+  }
+  return text;
+}
+
+} // namespace
+
+const Target* Config::find_target(std::string_view name) const {
+  for (const Target& target : targets)
+    if (target.name == name) return &target;
+  return nullptr;
+}
+
+core::Result<Config> load_config(const std::filesystem::path& file) {
+  std::string text = TRY(read_config_text(file));
+  return parse_config(text, file);
+}
+
+core::Result<Config> parse_config(std::string_view yaml_text, const std::filesystem::path& file_name) {
+  Reader reader(file_name.string());
+  // yaml-cpp reports syntax errors by throwing; they stop here and become values.
+  try {
+    std::vector<YAML::Node> documents = YAML::LoadAll(std::string(yaml_text));
+    // A stray "---" at the end adds an empty document; only a second one with content is ambiguous.
+    std::erase_if(documents, [](const YAML::Node& document) { return document.IsNull(); });
+    if (documents.size() > 1)
+      return tl::unexpected(reader.located(documents[1].Mark(), "expected one YAML document, found a second one"));
+    YAML::Node root = documents.empty() ? YAML::Node() : documents[0];
+    return parse_document(reader, root, file_name);
+  } catch (const YAML::Exception& e) {
+    return tl::unexpected(reader.located(e.mark, fmt::format("invalid YAML: {}", e.msg)));
+  }
+}
+
+std::filesystem::path resolve_config_path(const std::string& from_command_line) {
+  if (!from_command_line.empty()) return from_command_line;
+  const char* from_environment = std::getenv(k_config_env);
+  if (from_environment != nullptr && *from_environment != '\0') return from_environment;
+  return k_default_config_path;
+}
+
+} // namespace anemone::config

@@ -1,0 +1,19 @@
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace anemone::core {
+
+// Wall-clock time in nanoseconds since the Unix epoch.
+int64_t now_ns();
+// "2026-11-22T04:30:00Z" (seconds precision, UTC).
+std::string format_utc(int64_t time_ns);
+// "2026-11-22T04:30:00.123456789Z": round-trips through parse_utc.
+std::string format_utc_precise(int64_t time_ns);
+std::optional<int64_t> parse_utc(std::string_view text);
+// Monotonic seconds for durations.
+double monotonic_seconds();
+
+} // namespace anemone::core

@@ -1,0 +1,76 @@
+#include "anemone/core/time.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+
+#include <fmt/format.h>
+
+namespace anemone::core {
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+namespace {
+std::tm utc_tm(int64_t time_ns) {
+  time_t seconds = static_cast<time_t>(time_ns / 1000000000);
+  if (time_ns < 0 && time_ns % 1000000000 != 0) --seconds;
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  return tm;
+}
+} // namespace
+
+std::string format_utc(int64_t time_ns) {
+  std::tm tm = utc_tm(time_ns);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                     tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+std::string format_utc_precise(int64_t time_ns) {
+  std::tm tm = utc_tm(time_ns);
+  int64_t fraction = ((time_ns % 1000000000) + 1000000000) % 1000000000;
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, fraction);
+}
+
+std::optional<int64_t> parse_utc(std::string_view text) {
+  std::tm tm{};
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, consumed = 0;
+  std::string s(text);
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &year, &month, &day, &hour, &minute, &second,
+                  &consumed) != 6)
+    return std::nullopt;
+  int64_t fraction = 0;
+  size_t pos = static_cast<size_t>(consumed);
+  if (pos < s.size() && s[pos] == '.') {
+    ++pos;
+    int digits = 0;
+    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+      if (digits < 9) {
+        fraction = fraction * 10 + (s[pos] - '0');
+        ++digits;
+      }
+      ++pos;
+    }
+    for (; digits < 9; ++digits) fraction *= 10;
+  }
+  if (pos >= s.size() || s[pos] != 'Z' || pos + 1 != s.size()) return std::nullopt;
+  tm.tm_year = year - 1900;
+  tm.tm_mon = month - 1;
+  tm.tm_mday = day;
+  tm.tm_hour = hour;
+  tm.tm_min = minute;
+  tm.tm_sec = second;
+  time_t seconds = timegm(&tm);
+  return static_cast<int64_t>(seconds) * 1000000000 + fraction;
+}
+
+double monotonic_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+} // namespace anemone::core

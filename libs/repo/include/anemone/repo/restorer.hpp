@@ -1,0 +1,38 @@
+#pragma once
+// Restores a snapshot into a directory: source S goes to DIR/S/. Every blob is authenticated and
+// re-hashed before it is written; a file with a damaged blob is reported and not written. The walk
+// uses directory descriptors and never follows a symlink, so nothing is written outside DIR.
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "anemone/core/error.hpp"
+#include "anemone/core/progress.hpp"
+#include "anemone/repo/repository.hpp"
+
+namespace anemone::repo {
+
+struct RestoreOptions {
+  std::filesystem::path target_dir;
+  // Paths inside the snapshot ("data/docs/a.txt" or "/data/docs"); empty means everything.
+  std::vector<std::string> includes;
+  core::ProgressCounters* progress = nullptr;
+};
+
+struct RestoreSummary {
+  uint64_t files = 0;
+  uint64_t dirs = 0;
+  uint64_t links = 0; // symlinks, hard links and special files
+  uint64_t bytes = 0;
+  std::vector<std::string> damaged; // snapshot paths not restored because their data is damaged
+  std::vector<std::string> warnings;
+  double duration_s = 0;
+};
+
+// Whether a node at `path` (no leading '/') is selected by `includes`: inside an include, or an
+// ancestor directory of one.
+bool restore_selects(const std::vector<std::string>& includes, const std::string& path, bool& fully_inside);
+
+core::Result<RestoreSummary> restore(Repository& repo, const Snapshot& snapshot, const RestoreOptions& options);
+
+} // namespace anemone::repo

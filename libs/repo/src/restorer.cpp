@@ -1,0 +1,277 @@
+#include "anemone/repo/restorer.hpp"
+
+#include <cerrno>
+#include <fcntl.h>
+#include <future>
+#include <map>
+#include <memory>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "anemone/core/fs.hpp"
+#include "anemone/core/log.hpp"
+#include "anemone/core/system.hpp"
+#include "anemone/core/thread_pool.hpp"
+#include "anemone/core/time.hpp"
+
+namespace anemone::repo {
+
+using core::Errc;
+using core::fail;
+
+namespace {
+std::string normalize(std::string path) {
+  while (!path.empty() && path.front() == '/') path.erase(0, 1);
+  while (!path.empty() && path.back() == '/') path.pop_back();
+  return path;
+}
+
+timespec to_timespec(int64_t ns) {
+  timespec ts{};
+  ts.tv_sec = static_cast<time_t>(ns / 1000000000);
+  ts.tv_nsec = static_cast<long>(ns % 1000000000);
+  if (ts.tv_nsec < 0) {
+    ts.tv_nsec += 1000000000;
+    ts.tv_sec -= 1;
+  }
+  return ts;
+}
+} // namespace
+
+bool restore_selects(const std::vector<std::string>& includes, const std::string& path, bool& fully_inside) {
+  fully_inside = includes.empty();
+  if (includes.empty()) return true;
+  bool selected = false;
+  for (const auto& raw : includes) {
+    std::string include = normalize(raw);
+    if (include.empty() || path == include || path.compare(0, include.size() + 1, include + "/") == 0) {
+      fully_inside = true;
+      return true;
+    }
+    if (include.compare(0, path.size() + 1, path + "/") == 0) selected = true; // an ancestor
+  }
+  return selected;
+}
+
+namespace {
+
+struct DirFd {
+  core::UniqueFd fd;
+};
+using SharedDir = std::shared_ptr<DirFd>;
+
+struct DeferredDir {
+  std::string path; // absolute, for the final metadata pass
+  Node node;
+};
+
+class RestoreRun {
+public:
+  RestoreRun(Repository& repo, const RestoreOptions& options)
+      : m_repo(repo), m_options(options), m_as_root(::geteuid() == 0),
+        m_pool(core::ThreadPool::default_threads(), 4 * core::ThreadPool::default_threads()) {}
+
+  core::Result<RestoreSummary> run(const Snapshot& snapshot) {
+    double start = core::monotonic_seconds();
+    TRY(core::make_directories(m_options.target_dir, 0700));
+    auto root = std::make_shared<DirFd>();
+    root->fd.reset(::open(m_options.target_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!root->fd) return core::fail_errno("open " + m_options.target_dir.string(), errno);
+    auto tree = TRY(m_repo.load_tree(snapshot.tree));
+    auto walked = restore_tree(tree, root, m_options.target_dir.string(), "");
+    std::vector<std::pair<std::string, std::future<core::Result<void>>>> jobs;
+    for (auto& [path, future] : m_jobs) {
+      auto result = future.get();
+      if (!result) {
+        if (result.error().code() == Errc::corrupt || result.error().code() == Errc::not_found) {
+          core::log_error("{}: damaged, not restored: {}", path, result.error().message());
+          m_summary.damaged.push_back(path);
+        } else if (walked) {
+          walked = tl::unexpected(result.error().context(path));
+        }
+      }
+    }
+    TRY(walked);
+    TRY(make_hard_links());
+    // Directory metadata last (deepest first): writing files would change their mtimes again.
+    for (auto it = m_dirs.rbegin(); it != m_dirs.rend(); ++it) apply_dir_metadata(*it);
+    m_summary.duration_s = core::monotonic_seconds() - start;
+    return m_summary;
+  }
+
+private:
+  void warn(std::string message) {
+    core::log_warning("{}", message);
+    std::lock_guard lock(m_mutex);
+    m_summary.warnings.push_back(std::move(message));
+  }
+
+  core::Result<void> restore_tree(const Tree& tree, const SharedDir& dir, const std::string& dir_path,
+                                  const std::string& snapshot_path) {
+    for (const auto& node : tree.nodes) {
+      if (core::interrupted()) return fail(Errc::interrupted, "interrupted");
+      std::string path = snapshot_path.empty() ? node.name : snapshot_path + "/" + node.name;
+      bool fully_inside = false;
+      if (!restore_selects(m_options.includes, path, fully_inside)) continue;
+      if (!fully_inside && node.type != NodeType::dir) continue;
+      std::string full_path = dir_path + "/" + node.name;
+      switch (node.type) {
+      case NodeType::dir: TRY(restore_dir(node, dir, full_path, path)); break;
+      case NodeType::file: TRY(restore_file(node, dir, full_path, path)); break;
+      default: restore_special(node, dir, full_path); break;
+      }
+    }
+    return {};
+  }
+
+  core::Result<void> restore_dir(const Node& node, const SharedDir& parent, const std::string& full_path,
+                                 const std::string& path) {
+    if (::mkdirat(parent->fd.get(), node.name.c_str(), 0700) != 0 && errno != EEXIST)
+      return core::fail_errno("create directory " + full_path, errno);
+    auto dir = std::make_shared<DirFd>();
+    dir->fd.reset(::openat(parent->fd.get(), node.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!dir->fd)
+      return core::fail_errno(fmt::format("open directory {} (an existing non-directory or symlink is never "
+                                          "followed)", full_path), errno);
+    ++m_summary.dirs;
+    auto subtree = m_repo.load_tree(*node.subtree);
+    if (!subtree) {
+      core::log_error("{}: directory listing damaged, contents not restored: {}", path, subtree.error().message());
+      m_summary.damaged.push_back(path + "/");
+    } else {
+      TRY(restore_tree(*subtree, dir, full_path, path));
+    }
+    m_dirs.push_back({full_path, node});
+    return {};
+  }
+
+  core::Result<void> restore_file(const Node& node, const SharedDir& dir, const std::string& full_path,
+                                  const std::string& path) {
+    if (node.links > 1) {
+      auto key = std::make_pair(node.device, node.inode);
+      auto [it, inserted] = m_first_link.emplace(key, full_path);
+      if (!inserted) {
+        m_hard_links.push_back({it->second, dir, node.name, full_path});
+        return {};
+      }
+    }
+    m_jobs.emplace_back(path, m_pool.submit([this, node, dir, full_path]() { return write_file(node, dir, full_path); }));
+    return {};
+  }
+
+  core::Result<void> write_file(const Node& node, const SharedDir& dir, const std::string& full_path) {
+    uint8_t random[6];
+    randombytes_buf(random, sizeof random);
+    std::string temp = ".anemone-restore-" + core::to_hex(random);
+    core::UniqueFd fd(::openat(dir->fd.get(), temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!fd) return core::fail_errno("create " + full_path, errno);
+    auto discard = [&](core::Error error) -> core::Result<void> {
+      fd.reset();
+      ::unlinkat(dir->fd.get(), temp.c_str(), 0);
+      return tl::unexpected(std::move(error));
+    };
+    uint64_t written = 0;
+    for (const auto& id : node.content) {
+      auto data = m_repo.load_blob(id);
+      if (!data) return discard(data.error());
+      if (auto ok = core::write_all(fd.get(), *data, full_path); !ok) return discard(ok.error());
+      written += data->size();
+      if (m_options.progress) m_options.progress->bytes_done += data->size();
+    }
+    if (written != node.size)
+      return discard(core::Error(Errc::corrupt, fmt::format("restored {} bytes, the snapshot says {}", written, node.size)));
+    if (m_as_root && ::fchown(fd.get(), node.uid, node.gid) != 0) warn(fmt::format("{}: chown: {}", full_path, std::strerror(errno)));
+    if (::fchmod(fd.get(), node.mode) != 0) warn(fmt::format("{}: chmod: {}", full_path, std::strerror(errno)));
+    timespec times[2] = {to_timespec(node.mtime_ns), to_timespec(node.mtime_ns)};
+    ::futimens(fd.get(), times);
+    fd.reset();
+    if (::renameat(dir->fd.get(), temp.c_str(), dir->fd.get(), node.name.c_str()) != 0)
+      return discard(core::fail_errno("rename into place " + full_path, errno).value());
+    std::lock_guard lock(m_mutex);
+    ++m_summary.files;
+    m_summary.bytes += written;
+    if (m_options.progress) m_options.progress->files_done += 1;
+    return {};
+  }
+
+  void restore_special(const Node& node, const SharedDir& dir, const std::string& full_path) {
+    int fd = dir->fd.get();
+    const char* name = node.name.c_str();
+    ::unlinkat(fd, name, 0); // replace an existing file of that name (never a directory)
+    int rc = 0;
+    switch (node.type) {
+    case NodeType::symlink: rc = ::symlinkat(node.link_target.c_str(), fd, name); break;
+    case NodeType::fifo: rc = ::mkfifoat(fd, name, node.mode & 07777); break;
+    case NodeType::chardev:
+    case NodeType::blockdev:
+      if (!m_as_root) {
+        warn(fmt::format("{}: device node skipped (needs root)", full_path));
+        return;
+      }
+      rc = ::mknodat(fd, name, (node.type == NodeType::chardev ? S_IFCHR : S_IFBLK) | (node.mode & 07777),
+                     static_cast<dev_t>(node.rdev));
+      break;
+    default: return;
+    }
+    if (rc != 0) {
+      warn(fmt::format("{}: {}", full_path, std::strerror(errno)));
+      return;
+    }
+    if (m_as_root) ::fchownat(fd, name, node.uid, node.gid, AT_SYMLINK_NOFOLLOW);
+    if (node.type != NodeType::symlink) ::fchmodat(fd, name, node.mode & 07777, 0);
+    timespec times[2] = {to_timespec(node.mtime_ns), to_timespec(node.mtime_ns)};
+    ::utimensat(fd, name, times, AT_SYMLINK_NOFOLLOW);
+    ++m_summary.links;
+  }
+
+  core::Result<void> make_hard_links() {
+    for (const auto& link : m_hard_links) {
+      ::unlinkat(link.dir->fd.get(), link.name.c_str(), 0);
+      if (::linkat(AT_FDCWD, link.first.c_str(), link.dir->fd.get(), link.name.c_str(), 0) != 0) {
+        warn(fmt::format("{}: hard link to {}: {}", link.full_path, link.first, std::strerror(errno)));
+        continue;
+      }
+      ++m_summary.links;
+    }
+    return {};
+  }
+
+  void apply_dir_metadata(const DeferredDir& dir) {
+    core::UniqueFd fd(::open(dir.path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) return;
+    if (m_as_root) ::fchown(fd.get(), dir.node.uid, dir.node.gid);
+    ::fchmod(fd.get(), dir.node.mode);
+    timespec times[2] = {to_timespec(dir.node.mtime_ns), to_timespec(dir.node.mtime_ns)};
+    ::futimens(fd.get(), times);
+  }
+
+  struct HardLink {
+    std::string first;
+    SharedDir dir;
+    std::string name;
+    std::string full_path;
+  };
+
+  Repository& m_repo;
+  const RestoreOptions& m_options;
+  bool m_as_root;
+  std::mutex m_mutex;
+  RestoreSummary m_summary;
+  std::vector<DeferredDir> m_dirs;
+  std::map<std::pair<uint64_t, uint64_t>, std::string> m_first_link;
+  std::vector<HardLink> m_hard_links;
+  std::vector<std::pair<std::string, std::future<core::Result<void>>>> m_jobs;
+  core::ThreadPool m_pool;
+};
+
+} // namespace
+
+core::Result<RestoreSummary> restore(Repository& repo, const Snapshot& snapshot, const RestoreOptions& options) {
+  RestoreRun run(repo, options);
+  return run.run(snapshot);
+}
+
+} // namespace anemone::repo

@@ -1,0 +1,52 @@
+#include "anemone/state/migrations.hpp"
+
+namespace anemone::state {
+
+const std::vector<std::string>& migrations() {
+  static const std::vector<std::string> k_steps = {
+      // 1: backup runs, snapshot summaries, the files cache.
+      R"sql(
+CREATE TABLE runs (
+  id INTEGER PRIMARY KEY,
+  tool TEXT NOT NULL,
+  command TEXT NOT NULL,
+  target TEXT NOT NULL,
+  started_ns INTEGER NOT NULL,
+  finished_ns INTEGER,
+  outcome TEXT NOT NULL DEFAULT 'running',   -- running | ok | failed | interrupted
+  snapshot_id TEXT,
+  summary_json TEXT,
+  error TEXT
+);
+CREATE INDEX runs_by_target ON runs(target, started_ns);
+CREATE TABLE snapshots (
+  target TEXT NOT NULL,
+  snapshot_id TEXT NOT NULL,
+  time_ns INTEGER NOT NULL,
+  host TEXT NOT NULL,
+  sources TEXT NOT NULL,
+  files INTEGER NOT NULL,
+  bytes INTEGER NOT NULL,
+  PRIMARY KEY (target, snapshot_id)
+);
+-- What the archiver knew of a file at the last run, so an unchanged file is neither read nor
+-- chunked. The repository id guards against a target whose repository was replaced.
+CREATE TABLE files_cache (
+  target TEXT NOT NULL,
+  repo_id TEXT NOT NULL,
+  path BLOB NOT NULL,
+  device INTEGER NOT NULL,
+  inode INTEGER NOT NULL,
+  size INTEGER NOT NULL,
+  mtime_ns INTEGER NOT NULL,
+  ctime_ns INTEGER NOT NULL,
+  content BLOB NOT NULL,       -- concatenated 32-byte blob ids
+  seen_run INTEGER NOT NULL,
+  PRIMARY KEY (target, path)
+) WITHOUT ROWID;
+)sql",
+  };
+  return k_steps;
+}
+
+} // namespace anemone::state
