@@ -1,0 +1,154 @@
+"""Shared helpers for integration tests: a scratch site (config, source tree, repository) and a
+runner for the built tools. Stdlib only. A scratch directory is removed when the test passes and
+kept (its path printed) when it fails."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import hashlib
+import traceback
+
+BIN = os.environ.get("ANEMONE_BIN") or os.path.join(os.path.dirname(__file__), "..", "..", "build", "bin")
+PASSPHRASE = "correct horse battery staple"
+
+
+class Result:
+    def __init__(self, proc):
+        self.code = proc.returncode
+        self.out = proc.stdout
+        self.err = proc.stderr
+
+    def json(self):
+        return json.loads(self.out)
+
+    def __repr__(self):
+        return f"exit {self.code}\nstdout: {self.out}\nstderr: {self.err}"
+
+
+class Site:
+    """One site: its config file, a source tree and a local repository target, all under root."""
+
+    def __init__(self, root, name="site-a", targets=None, retention=None, excludes=None):
+        self.root = root
+        self.name = name
+        self.source = os.path.join(root, "source")
+        self.repo = os.path.join(root, "repo")
+        self.state = os.path.join(root, "state", "anemone.db")
+        self.config = os.path.join(root, "config.yaml")
+        os.makedirs(self.source, exist_ok=True)
+        retention = retention or {"keep_last": 3}
+        targets = targets or [{"name": "local", "type": "local", "path": self.repo}]
+        lines = [
+            "server:", f"  name: {name}",
+            "paths:", f"  secrets: {root}/secrets", f"  logs: {root}/logs",
+            "state:", f"  path: {self.state}",
+            "backup:", "  sources:", "    - name: data", f"      path: {self.source}",
+        ]
+        if excludes:
+            lines.append("      exclude: [" + ", ".join(json.dumps(e) for e in excludes) + "]")
+        lines.append("  targets:")
+        for t in targets:
+            lines.append(f"    - name: {t['name']}")
+            lines.append(f"      type: {t.get('type', 'local')}")
+            lines.append(f"      path: {t['path']}")
+            r = t.get("retention", retention)
+            lines.append("      retention: {" + ", ".join(f"{k}: {v}" for k, v in r.items()) + "}")
+        with open(self.config, "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+    def env(self, passphrase=PASSPHRASE):
+        env = dict(os.environ)
+        env.pop("ANEMONE_PASSPHRASE_FILE", None)
+        env["ANEMONE_PASSPHRASE"] = passphrase
+        return env
+
+    def run(self, *args, passphrase=PASSPHRASE, timeout=600, tool="backup-sender", check=None):
+        proc = subprocess.run([os.path.join(BIN, tool), "--config", self.config, *args], env=self.env(passphrase),
+                              capture_output=True, text=True, errors="replace", timeout=timeout,
+                              stdin=subprocess.DEVNULL)
+        result = Result(proc)
+        if check is not None and result.code != check:
+            raise AssertionError(f"backup-sender {' '.join(args)}: expected exit {check}, got {result!r}")
+        return result
+
+    def popen(self, *args, passphrase=PASSPHRASE, tool="backup-sender"):
+        return subprocess.Popen([os.path.join(BIN, tool), "--config", self.config, *args], env=self.env(passphrase),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+
+    def init(self):
+        return self.run("init", "--kdf", "interactive", check=0)
+
+    def write(self, relative, data, mode=None):
+        path = os.path.join(self.source, relative)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(data if isinstance(data, bytes) else data.encode())
+        if mode is not None:
+            os.chmod(path, mode)
+        return path
+
+
+def tree_manifest(root):
+    """Everything a user would compare after a restore: type, mode, size, mtime, content hash,
+    symlink target, and which paths are hard links of each other."""
+    manifest = {}
+    inodes = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = os.path.join(dirpath, name)
+            rel = os.path.relpath(path, root)
+            st = os.lstat(path)
+            entry = {"mode": oct(st.st_mode)}
+            if os.path.islink(path):
+                entry["target"] = os.readlink(path)
+            elif os.path.isfile(path):
+                with open(path, "rb") as f:
+                    entry["sha256"] = hashlib.sha256(f.read()).hexdigest()
+                entry["size"] = st.st_size
+                entry["mtime_ns"] = st.st_mtime_ns
+                if st.st_nlink > 1:
+                    entry["link_group"] = inodes.setdefault(st.st_ino, rel)
+            elif os.path.isdir(path):
+                entry["mtime_ns"] = st.st_mtime_ns
+            manifest[rel] = entry
+    return manifest
+
+
+def random_bytes(seed, size):
+    out = bytearray()
+    counter = 0
+    while len(out) < size:
+        out += hashlib.blake2b(f"{seed}:{counter}".encode(), digest_size=64).digest()
+        counter += 1
+    return bytes(out[:size])
+
+
+def require_ci_prerequisite(available, what):
+    """In CI a missing prerequisite fails the test; elsewhere it is reported and skipped."""
+    if available:
+        return True
+    if os.environ.get("CI") == "true":
+        raise AssertionError(f"prerequisite missing in CI: {what}")
+    print(f"SKIP: {what} is not available here", file=sys.stderr)
+    return False
+
+
+def main(tests):
+    """Runs each test function with its own scratch directory; prints a closing line ctest reads."""
+    base = os.path.join(tempfile.gettempdir(), "anemone-integration")
+    os.makedirs(base, exist_ok=True)
+    failed = 0
+    for test in tests:
+        scratch = tempfile.mkdtemp(prefix=test.__name__ + "-", dir=base)
+        try:
+            test(scratch)
+            shutil.rmtree(scratch, ignore_errors=True)
+            print(f"PASS {test.__name__}")
+        except Exception:
+            failed += 1
+            print(f"FAIL {test.__name__} (scratch kept at {scratch})")
+            traceback.print_exc()
+    print(f"{len(tests) - failed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
