@@ -1,4 +1,5 @@
 #include "anemone/state/files_cache.hpp"
+#include <vector>
 
 namespace anemone::state {
 
@@ -29,22 +30,36 @@ const CachedFile* FilesCache::find(const std::string& path) const {
 void FilesCache::record(const std::string& path, CachedFile entry) { m_recorded[path] = std::move(entry); }
 
 core::Result<void> FilesCache::save(Db& db) const {
-  auto txn = TRY(Txn::begin(db));
-  auto clear = TRY(db.prepare("DELETE FROM files_cache WHERE target = ?"));
-  TRY(clear.bind(1, m_target).run());
-  auto insert = TRY(db.prepare("INSERT INTO files_cache (target, repo_id, path, device, inode, size, mtime_ns, "
-                               "ctime_ns, content, seen_run) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)"));
+  // Write only the difference: an unchanged tree costs no writes at all.
+  std::vector<const std::string*> removed;
+  for (const auto& [path, entry] : m_entries)
+    if (!m_recorded.count(path)) removed.push_back(&path);
+  std::vector<std::pair<const std::string*, const CachedFile*>> changed;
   for (const auto& [path, entry] : m_recorded) {
-    insert.bind(1, m_target)
+    auto it = m_entries.find(path);
+    if (it == m_entries.end() || !it->second.matches(entry) || it->second.content != entry.content)
+      changed.emplace_back(&path, &entry);
+  }
+  if (removed.empty() && changed.empty()) return {};
+  auto txn = TRY(Txn::begin(db));
+  // Rows of another repository under this target name (the repository was replaced) go first.
+  auto stale = TRY(db.prepare("DELETE FROM files_cache WHERE target = ? AND repo_id != ?"));
+  TRY(stale.bind(1, m_target).bind(2, m_repo_id).run());
+  auto erase = TRY(db.prepare("DELETE FROM files_cache WHERE target = ? AND path = ?"));
+  for (const auto* path : removed) TRY(erase.bind(1, m_target).bind(2, core::as_bytes(*path)).run());
+  auto upsert = TRY(db.prepare("INSERT OR REPLACE INTO files_cache (target, repo_id, path, device, inode, size, "
+                               "mtime_ns, ctime_ns, content, seen_run) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)"));
+  for (const auto& [path, entry] : changed) {
+    upsert.bind(1, m_target)
         .bind(2, m_repo_id)
-        .bind(3, core::as_bytes(path))
-        .bind(4, static_cast<int64_t>(entry.device))
-        .bind(5, static_cast<int64_t>(entry.inode))
-        .bind(6, static_cast<int64_t>(entry.size))
-        .bind(7, entry.mtime_ns)
-        .bind(8, entry.ctime_ns)
-        .bind(9, core::ByteView(entry.content));
-    TRY(insert.run());
+        .bind(3, core::as_bytes(*path))
+        .bind(4, static_cast<int64_t>(entry->device))
+        .bind(5, static_cast<int64_t>(entry->inode))
+        .bind(6, static_cast<int64_t>(entry->size))
+        .bind(7, entry->mtime_ns)
+        .bind(8, entry->ctime_ns)
+        .bind(9, core::ByteView(entry->content));
+    TRY(upsert.run());
   }
   return txn.commit();
 }
