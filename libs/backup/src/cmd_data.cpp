@@ -64,7 +64,10 @@ core::Result<void> cmd_check(const config::Config& config, const CheckOptions& o
   size_t failed = 0;
   for (const auto* target : targets) {
     auto repository = TRY(open_repository(*target, passphrase));
-    auto lock = TRY_CTX(repo::RepoLock::acquire(*repository, repo::LockKind::shared), target->name);
+    // check only reads: on a full disk, where no lock file fits, it goes on without one.
+    auto lock = repo::RepoLock::acquire(*repository, repo::LockKind::shared);
+    if (!lock && lock.error().code() != Errc::no_space) return tl::unexpected(lock.error().context(target->name));
+    if (!lock) core::log_warning("{}: checking without a lock: {}", target->name, lock.error().message());
     repo::CheckOptions check_options;
     if (options.read_data) check_options.read_data = repo::CheckOptions::ReadData::all;
     if (options.read_data_subset) {

@@ -76,6 +76,7 @@ public:
 
   core::Result<ArchiveSummary> run() {
     double start = core::monotonic_seconds();
+    int64_t start_time = core::now_ns(); // a snapshot is dated when it began, as in restic and borg
     Tree root;
     auto sources = m_options.sources;
     std::sort(sources.begin(), sources.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
@@ -94,7 +95,7 @@ public:
     TRY(m_repo.flush());
 
     Snapshot snapshot;
-    snapshot.time_ns = core::now_ns();
+    snapshot.time_ns = start_time;
     snapshot.host = m_options.host;
     snapshot.hostname = core::host_name();
     for (const auto& source : sources) snapshot.sources.push_back({source.name, source.path.string()});
