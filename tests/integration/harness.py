@@ -152,3 +152,134 @@ def main(tests):
             traceback.print_exc()
     print(f"{len(tests) - failed} passed, {failed} failed")
     sys.exit(1 if failed else 0)
+
+
+# ---- Added for test_backup_cli.py / test_bad_input.py (additions only; nothing above changed) ----
+
+def tree_manifest_bytes(root, owners=None):
+    """Like tree_manifest, but with bytes paths (names that are not UTF-8 compare exactly), the root
+    directory itself (as b"."), symlink mtimes, and owners (uid/gid; by default only when running as
+    root, since only root can restore them). Hard-link groups are named by their smallest path, so
+    the result does not depend on directory listing order."""
+    if owners is None:
+        owners = os.geteuid() == 0
+    root_b = os.fsencode(root)
+    manifest = {}
+    groups = {}
+
+    def describe(path, rel):
+        st = os.lstat(path)
+        entry = {"mode": oct(st.st_mode), "mtime_ns": st.st_mtime_ns}
+        if owners:
+            entry["uid"], entry["gid"] = st.st_uid, st.st_gid
+        if os.path.islink(path):
+            entry["target"] = os.readlink(path)
+        elif os.path.isfile(path):
+            h = hashlib.sha256()
+            with open(path, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    h.update(block)
+            entry["sha256"] = h.hexdigest()
+            entry["size"] = st.st_size
+            if st.st_nlink > 1:
+                groups.setdefault((st.st_dev, st.st_ino), []).append(rel)
+        manifest[rel] = entry
+
+    describe(root_b, b".")
+    for dirpath, dirnames, filenames in os.walk(root_b):
+        for name in dirnames + filenames:
+            path = os.path.join(dirpath, name)
+            describe(path, os.path.relpath(path, root_b))
+    for members in groups.values():
+        for rel in members:
+            manifest[rel]["link_group"] = min(members)
+    return manifest
+
+
+def manifest_diff(expected, actual, limit=20):
+    """Human-readable differences between two manifests ("" when equal)."""
+    lines = []
+    for key in sorted(set(expected) | set(actual)):
+        if expected.get(key) != actual.get(key):
+            lines.append(f"  {key!r}: expected {expected.get(key)} got {actual.get(key)}")
+    more = f"\n  ... and {len(lines) - limit} more" if len(lines) > limit else ""
+    return "\n".join(lines[:limit]) + more
+
+
+def directory_digest(root):
+    """Every entry under root (bytes paths) with its type and, for files, a content hash: equal
+    digests mean the directory is byte-for-byte unchanged (names and contents)."""
+    root_b = os.fsencode(root)
+    digest = {}
+    if not os.path.lexists(root_b):
+        return None
+    for dirpath, dirnames, filenames in os.walk(root_b):
+        for name in dirnames + filenames:
+            path = os.path.join(dirpath, name)
+            rel = os.path.relpath(path, root_b)
+            if os.path.islink(path):
+                digest[rel] = "link:" + os.fsdecode(os.readlink(path))
+            elif os.path.isdir(path):
+                digest[rel] = "dir"
+            else:
+                with open(path, "rb") as f:
+                    digest[rel] = "file:" + hashlib.sha256(f.read()).hexdigest()
+    return digest
+
+
+def write_urandom_file(path, size, block=16 << 20):
+    """A file of size bytes of os.urandom data, written in blocks (fast, for large sources)."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        left = size
+        while left > 0:
+            n = min(block, left)
+            f.write(os.urandom(n))
+            left -= n
+    return path
+
+
+class CheckedSite(Site):
+    """A Site whose every run() also asserts that no secret (the passphrase used, the default
+    passphrase, and anything added to self.secrets) appears in the command's stdout or stderr."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.secrets = {PASSPHRASE}
+
+    def assert_no_secret(self, text, what="output"):
+        for secret in self.secrets:
+            if secret and text and secret in text:
+                raise AssertionError(f"a secret passphrase appears in {what}:\n{text}")
+
+    def run(self, *args, check=None, **kwargs):
+        passphrase = kwargs.get("passphrase")
+        if passphrase and len(passphrase) >= 8:
+            self.secrets.add(passphrase)
+        result = super().run(*args, **kwargs)
+        cmd = f"{kwargs.get('tool', 'backup-sender')} {' '.join(args)}"
+        self.assert_no_secret(result.out, f"stdout of {cmd}")
+        self.assert_no_secret(result.err, f"stderr of {cmd}")
+        if check is not None and result.code != check:
+            raise AssertionError(f"{cmd}: expected exit {check}, got {result!r}")
+        return result
+
+
+class SoftAssertions:
+    """Collects failed expectations so one test can report every broken behaviour it saw, then
+    fails at the end (done())."""
+
+    def __init__(self):
+        self.failures = []
+
+    def check(self, condition, message):
+        if not condition:
+            self.failures.append(message)
+        return bool(condition)
+
+    def equal(self, actual, expected, message):
+        return self.check(actual == expected, f"{message}: expected {expected!r}, got {actual!r}")
+
+    def done(self):
+        if self.failures:
+            raise AssertionError(f"{len(self.failures)} expectation(s) failed:\n- " + "\n- ".join(self.failures))

@@ -46,12 +46,16 @@ core::Result<void> cmd_restore(const config::Config& config, const RestoreOption
     print_json({{"snapshot_id", snapshot.id}, {"target", target->name}, {"to", options.to},
                 {"files", summary.files}, {"dirs", summary.dirs}, {"links", summary.links},
                 {"bytes", summary.bytes}, {"damaged", damaged}, {"warnings", warnings},
+                {"unmatched_includes", summary.unmatched_includes},
                 {"duration_s", summary.duration_s}});
   } else {
     print_line("restored snapshot {} to {}: {} files, {} directories, {}", snapshot.id.substr(0, 8), options.to,
                summary.files, summary.dirs, core::format_bytes(summary.bytes));
     for (const auto& path : summary.damaged) print_line("DAMAGED, not restored: /{}", path);
   }
+  if (!summary.unmatched_includes.empty())
+    return core::fail(Errc::not_found, "snapshot {} has no {}", snapshot.id.substr(0, 8),
+                      fmt::join(summary.unmatched_includes, ", "));
   if (!summary.damaged.empty())
     return core::fail(Errc::corrupt, "{} file(s) not restored because their data is damaged", summary.damaged.size());
   return {};

@@ -71,7 +71,7 @@ core::Result<void> cmd_run(const config::Config& config, const CommonOptions& op
   if (!site_lock && site_lock.error().code() == Errc::locked)
     return core::fail(Errc::locked, "another backup-sender run is in progress on this site ({})",
                       site_lock.error().message());
-  TRY(site_lock);
+  if (!site_lock) return tl::unexpected(site_lock.error()); // not TRY: the lock must stay held here
   auto passphrase = TRY(resolve_passphrase(config));
   auto db = TRY(state::Db::open(config.state_path));
 

@@ -13,7 +13,7 @@ std::string id_hex(const BlobId& id) { return core::to_hex(id); }
 core::Result<BlobId> parse_id(std::string_view hex) {
   auto bytes = core::from_hex(hex);
   if (!bytes || bytes->size() != std::tuple_size_v<BlobId>)
-    return core::fail(core::Errc::usage, "'{}' is not a 64-character hex id", hex);
+    return core::fail(core::Errc::corrupt, "'{}' is not a 64-character hex id", hex);
   BlobId id;
   std::copy(bytes->begin(), bytes->end(), id.begin());
   return id;

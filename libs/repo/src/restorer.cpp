@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <future>
 #include <map>
+#include <set>
 #include <memory>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -82,7 +83,6 @@ public:
     if (!root->fd) return core::fail_errno("open " + m_options.target_dir.string(), errno);
     auto tree = TRY(m_repo.load_tree(snapshot.tree));
     auto walked = restore_tree(tree, root, m_options.target_dir.string(), "");
-    std::vector<std::pair<std::string, std::future<core::Result<void>>>> jobs;
     for (auto& [path, future] : m_jobs) {
       auto result = future.get();
       if (!result) {
@@ -95,6 +95,8 @@ public:
       }
     }
     TRY(walked);
+    for (const auto& include : m_options.includes)
+      if (!normalize(include).empty() && !m_matched.count(normalize(include))) m_summary.unmatched_includes.push_back(include);
     TRY(make_hard_links());
     // Directory metadata last (deepest first): writing files would change their mtimes again.
     for (auto it = m_dirs.rbegin(); it != m_dirs.rend(); ++it) apply_dir_metadata(*it);
@@ -116,6 +118,8 @@ private:
       std::string path = snapshot_path.empty() ? node.name : snapshot_path + "/" + node.name;
       bool fully_inside = false;
       if (!restore_selects(m_options.includes, path, fully_inside)) continue;
+      for (const auto& include : m_options.includes)
+        if (normalize(include) == path) m_matched.insert(path);
       if (!fully_inside && node.type != NodeType::dir) continue;
       std::string full_path = dir_path + "/" + node.name;
       switch (node.type) {
@@ -262,6 +266,7 @@ private:
   RestoreSummary m_summary;
   std::vector<DeferredDir> m_dirs;
   std::map<std::pair<uint64_t, uint64_t>, std::string> m_first_link;
+  std::set<std::string> m_matched; // includes that named a node
   std::vector<HardLink> m_hard_links;
   std::vector<std::pair<std::string, std::future<core::Result<void>>>> m_jobs;
   core::ThreadPool m_pool;

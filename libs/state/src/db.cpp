@@ -90,7 +90,9 @@ Stmt& Stmt::bind(int index, std::string_view value) {
   return *this;
 }
 Stmt& Stmt::bind(int index, core::ByteView value) {
-  sqlite3_bind_blob(m_handle.get(), index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
+  // An empty span may carry a null pointer, which SQLite would store as NULL: bind a zero-length blob.
+  if (value.empty()) sqlite3_bind_zeroblob(m_handle.get(), index, 0);
+  else sqlite3_bind_blob(m_handle.get(), index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
   return *this;
 }
 Stmt& Stmt::bind_null(int index) {

@@ -28,6 +28,8 @@ struct BlobIdHash {
 };
 
 std::string id_hex(const BlobId& id);
+// Errc::corrupt when `hex` is not 64 hex digits: ids are parsed from repository data (trees,
+// snapshots, index files), where a bad one means damage.
 core::Result<BlobId> parse_id(std::string_view hex);
 
 enum class Codec : uint8_t { raw = 0, zstd = 1 };

@@ -26,6 +26,7 @@ struct RestoreSummary {
   uint64_t bytes = 0;
   std::vector<std::string> damaged; // snapshot paths not restored because their data is damaged
   std::vector<std::string> warnings;
+  std::vector<std::string> unmatched_includes; // --include paths the snapshot does not have
   double duration_s = 0;
 };
 
