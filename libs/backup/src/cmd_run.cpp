@@ -1,3 +1,5 @@
+#include <thread>
+
 #include <fmt/ranges.h>
 
 #include "anemone/backup/commands.hpp"
@@ -43,6 +45,19 @@ core::Result<repo::ArchiveSummary> run_target(const config::Config& config, cons
   repo::ArchiveSummary summary;
   {
     core::ProgressPrinter printer(fmt::format("backup {}", target.name), progress);
+    // The totals (for the ETA) are worth a second walk only when someone watches.
+    std::atomic<bool> stop_scan{false};
+    std::thread scanner;
+    if (printer.enabled())
+      scanner = std::thread([&] { repo::scan_totals(config.sources, progress, stop_scan); });
+    struct JoinScanner {
+      std::atomic<bool>& stop;
+      std::thread& thread;
+      ~JoinScanner() {
+        stop = true;
+        if (thread.joinable()) thread.join();
+      }
+    } join_scanner{stop_scan, scanner};
     repo::ArchiveOptions options;
     options.sources = config.sources;
     options.host = config.server_name;

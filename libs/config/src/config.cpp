@@ -44,8 +44,8 @@ constexpr std::string_view k_server_keys[] = {"name"};
 constexpr std::string_view k_paths_keys[] = {"secrets", "logs"};
 constexpr std::string_view k_state_keys[] = {"path"};
 constexpr std::string_view k_backup_keys[] = {"passphrase_file", "sources", "targets"};
-constexpr std::string_view k_backup_reserved[] = {"mode", "debounce_seconds", "max_delay_seconds",
-                                                  "interval_minutes", "schedule"};
+constexpr std::string_view k_backup_reserved[] = {"mode", "debounce_seconds", "max_delay_seconds", "interval_minutes",
+                                                  "schedule"};
 constexpr std::string_view k_source_keys[] = {"name", "path", "exclude"};
 constexpr std::string_view k_target_keys[] = {"name", "type",          "path",     "host",        "port",
                                               "user", "identity_file", "host_key", "connections", "retention"};
@@ -79,10 +79,10 @@ bool has_whitespace(std::string_view text) { return text.find_first_of(" \t\r\n"
 core::Result<std::string> read_site_name(const Reader& reader, const Field& field) {
   std::string name = TRY(reader.string(field));
   if (!is_site_name(name))
-    return tl::unexpected(reader.error(
-        field.mark(), field.path,
-        fmt::format("expected 1 to {} characters of a-z, 0-9 and '-', not starting with '-', got {}",
-                    k_max_site_name, quote(name))));
+    return tl::unexpected(
+        reader.error(field.mark(), field.path,
+                     fmt::format("expected 1 to {} characters of a-z, 0-9 and '-', not starting with '-', got {}",
+                                 k_max_site_name, quote(name))));
   return name;
 }
 
@@ -108,8 +108,8 @@ core::Result<std::filesystem::path> read_absolute_path(const Reader& reader, con
 core::Result<std::string> read_word(const Reader& reader, const Field& field, std::string_view what) {
   std::string text = TRY(reader.string(field));
   if (text.empty() || has_whitespace(text) || text.find('\0') != std::string::npos)
-    return tl::unexpected(reader.error(field.mark(), field.path,
-                                       fmt::format("expected {} without spaces, got {}", what, quote(text))));
+    return tl::unexpected(
+        reader.error(field.mark(), field.path, fmt::format("expected {} without spaces, got {}", what, quote(text))));
   return text;
 }
 
@@ -145,9 +145,9 @@ public:
   core::Result<void> add(const Reader& reader, const Field& field, const std::string& name) {
     auto [it, inserted] = m_first_line.emplace(name, field.mark().line + 1);
     if (!inserted)
-      return tl::unexpected(reader.error(
-          field.mark(), field.path,
-          fmt::format("duplicate {} name {} (first used at line {})", m_kind, quote(name), it->second)));
+      return tl::unexpected(
+          reader.error(field.mark(), field.path,
+                       fmt::format("duplicate {} name {} (first used at line {})", m_kind, quote(name), it->second)));
     return {};
   }
 
@@ -200,8 +200,8 @@ core::Result<Retention> parse_retention(const Reader& reader, const Field& field
   MapReader map = TRY(reader.map(field, k_retention_keys));
   Retention retention;
   std::pair<std::string_view, int*> keeps[] = {
-      {"keep_last", &retention.keep_last},     {"keep_hourly", &retention.keep_hourly},
-      {"keep_daily", &retention.keep_daily},   {"keep_weekly", &retention.keep_weekly},
+      {"keep_last", &retention.keep_last},       {"keep_hourly", &retention.keep_hourly},
+      {"keep_daily", &retention.keep_daily},     {"keep_weekly", &retention.keep_weekly},
       {"keep_monthly", &retention.keep_monthly}, {"keep_yearly", &retention.keep_yearly},
   };
   for (auto [key, out] : keeps)
@@ -223,7 +223,8 @@ core::Result<Target> parse_target(const Reader& reader, const Field& field, Uniq
     // Catches a forgotten "type: sftp", which would otherwise back up into a local "/repo".
     for (std::string_view key : k_sftp_only_keys)
       if (auto stray = map.optional(key))
-        return tl::unexpected(reader.error(stray->key_mark, stray->path, "only valid for sftp targets (type is local)"));
+        return tl::unexpected(
+            reader.error(stray->key_mark, stray->path, "only valid for sftp targets (type is local)"));
   } else {
     auto required_for_sftp = [&](std::string_view key) -> core::Result<Field> {
       if (auto value = map.optional(key)) return *value;
@@ -331,12 +332,7 @@ core::Result<Config> parse_config(std::string_view yaml_text, const std::filesys
   Reader reader(file_name.string());
   // yaml-cpp reports syntax errors by throwing; they stop here and become values.
   try {
-    std::vector<YAML::Node> documents = YAML::LoadAll(std::string(yaml_text));
-    // A stray "---" at the end adds an empty document; only a second one with content is ambiguous.
-    std::erase_if(documents, [](const YAML::Node& document) { return document.IsNull(); });
-    if (documents.size() > 1)
-      return tl::unexpected(reader.located(documents[1].Mark(), "expected one YAML document, found a second one"));
-    YAML::Node root = documents.empty() ? YAML::Node() : documents[0];
+    YAML::Node root = TRY(reader.load(yaml_text));
     return parse_document(reader, root, file_name);
   } catch (const YAML::Exception& e) {
     return tl::unexpected(reader.located(e.mark, fmt::format("invalid YAML: {}", e.msg)));

@@ -4,8 +4,10 @@
 #include <charconv>
 #include <climits>
 #include <cstdint>
+#include <sstream>
 
 #include <fmt/format.h>
+#include <yaml-cpp/eventhandler.h>
 
 namespace anemone::config::detail {
 
@@ -19,12 +21,56 @@ std::string expectation_for_range(int min, int max) {
   return fmt::format("an integer from {} to {}", min, max);
 }
 
+// Notes whether each document's root is empty and where it starts; nothing else is kept.
+class DocumentRoots final : public YAML::EventHandler {
+public:
+  bool root_is_null() const { return m_root_is_null; }
+  const YAML::Mark& root_mark() const { return m_root_mark; }
+
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    m_depth = 0;
+    m_seen_root = false;
+    m_root_is_null = true;
+    m_root_mark = mark;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { node(mark, true); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { node(mark, false); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t, const std::string&) override {
+    node(mark, false);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    node(mark, false);
+    ++m_depth;
+  }
+  void OnSequenceEnd() override { --m_depth; }
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    node(mark, false);
+    ++m_depth;
+  }
+  void OnMapEnd() override { --m_depth; }
+
+private:
+  void node(const YAML::Mark& mark, bool is_null) {
+    if (m_depth != 0 || m_seen_root) return;
+    m_seen_root = true;
+    m_root_is_null = is_null;
+    m_root_mark = mark;
+  }
+
+  int m_depth = 0;
+  bool m_seen_root = false;
+  bool m_root_is_null = true;
+  YAML::Mark m_root_mark;
+};
+
 } // namespace
 
 size_t edit_distance(std::string_view a, std::string_view b) {
   // Three rolling rows: the transposition case looks two rows back.
   std::vector<size_t> before(b.size() + 1), previous(b.size() + 1), current(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) previous[j] = j;
+  for (size_t j = 0; j <= b.size(); ++j)
+    previous[j] = j;
   for (size_t i = 1; i <= a.size(); ++i) {
     current[0] = i;
     for (size_t j = 1; j <= b.size(); ++j) {
@@ -46,6 +92,8 @@ std::optional<std::string_view> closest_match(std::string_view word, std::span<c
   size_t best_distance = reach + 1;
   for (std::string_view candidate : candidates) {
     size_t distance = edit_distance(word, candidate);
+    // An edit as long as the word itself ("r" -> "dr") makes a different word, not a typo.
+    if (distance >= std::min(word.size(), candidate.size())) continue;
     if (distance < best_distance) {
       best = candidate;
       best_distance = distance;
@@ -106,6 +154,37 @@ core::Error Reader::located(const YAML::Mark& mark, std::string_view message) co
   return core::Error(core::Errc::config, fmt::format("{}:{}:{}: {}", m_file_name, line, column, message));
 }
 
+core::Result<YAML::Node> Reader::load(std::string_view text) const {
+  // yaml-cpp 0.7's LoadAll loops forever, allocating, when a document starts with a stray ','
+  // (jbeder/yaml-cpp#1040): the parser reports an empty document without consuming the token.
+  // A first pass over the events catches that before LoadAll runs, and counts the documents.
+  std::istringstream stream{std::string(text)};
+  YAML::Parser parser(stream);
+  DocumentRoots roots;
+  std::optional<int> previous_empty_at;
+  size_t with_content = 0;
+  for (size_t documents = 0; parser.HandleNextDocument(roots); ++documents) {
+    const YAML::Mark& mark = roots.root_mark();
+    // Every real document consumes at least one byte, so the cap only trips on a stuck parser.
+    if (documents > text.size() || (roots.root_is_null() && previous_empty_at == mark.pos)) {
+      bool inside = mark.pos >= 0 && static_cast<size_t>(mark.pos) < text.size();
+      std::string what = inside ? quote(text.substr(static_cast<size_t>(mark.pos), 1)) : "token";
+      return tl::unexpected(located(mark, fmt::format("invalid YAML: unexpected {}", what)));
+    }
+    if (roots.root_is_null()) {
+      previous_empty_at = mark.pos;
+      continue;
+    }
+    previous_empty_at.reset();
+    if (++with_content > 1) return tl::unexpected(located(mark, "expected one YAML document, found a second one"));
+  }
+
+  // A stray "---" adds empty documents; the one with content is the config.
+  for (const YAML::Node& document : YAML::LoadAll(std::string(text)))
+    if (!document.IsNull()) return document;
+  return YAML::Node();
+}
+
 core::Result<MapReader> Reader::map(const Field& field, std::span<const std::string_view> keys,
                                     std::span<const std::string_view> reserved) const {
   if (!field.node.IsMap())
@@ -118,7 +197,7 @@ core::Result<MapReader> Reader::map(const Field& field, std::span<const std::str
     YAML::Node value = it->second;
     if (!key_node.IsScalar())
       return tl::unexpected(
-          error(key_node.Mark(), field.path, fmt::format("expected a plain key, got {}", describe(key_node))));
+          error(key_node.Mark(), field.path, fmt::format("expected a key name, got {}", describe(key_node))));
     const std::string& key = key_node.Scalar();
     std::string path = child_path(field.path, key);
 
@@ -145,7 +224,8 @@ core::Result<std::vector<Field>> Reader::list(const Field& field) const {
   std::vector<Field> items;
   if (field.is_null()) return items;
   if (!field.node.IsSequence())
-    return tl::unexpected(error(field.mark(), field.path, fmt::format("expected a list, got {}", describe(field.node))));
+    return tl::unexpected(
+        error(field.mark(), field.path, fmt::format("expected a list, got {}", describe(field.node))));
   size_t index = 0;
   for (YAML::Node item : field.node) {
     // An empty item ("- " alone) has no useful position of its own; point at the list.
@@ -158,14 +238,16 @@ core::Result<std::vector<Field>> Reader::list(const Field& field) const {
 
 core::Result<std::string> Reader::string(const Field& field) const {
   if (!field.node.IsScalar())
-    return tl::unexpected(error(field.mark(), field.path, fmt::format("expected a string, got {}", describe(field.node))));
+    return tl::unexpected(
+        error(field.mark(), field.path, fmt::format("expected a string, got {}", describe(field.node))));
   return field.node.Scalar();
 }
 
 core::Result<int> Reader::integer(const Field& field, int min, int max) const {
   auto failure = [&] {
-    return tl::unexpected(error(field.mark(), field.path,
-                                fmt::format("expected {}, got {}", expectation_for_range(min, max), describe(field.node))));
+    return tl::unexpected(
+        error(field.mark(), field.path,
+              fmt::format("expected {}, got {}", expectation_for_range(min, max), describe(field.node))));
   };
   if (!field.node.IsScalar()) return failure();
   const std::string& text = field.node.Scalar();

@@ -23,8 +23,8 @@ std::optional<std::string_view> closest_match(std::string_view word, std::span<c
 // A value with the key path and positions an error about it needs.
 struct Field {
   YAML::Node node;
-  std::string path;     // "backup.targets[1].port"; empty for the document itself
-  YAML::Mark key_mark;  // the key, or the list item, that introduced the value
+  std::string path;    // "backup.targets[1].port"; empty for the document itself
+  YAML::Mark key_mark; // the key, or the list item, that introduced the value
 
   bool is_null() const { return !node.IsDefined() || node.IsNull(); }
   // Where to point: the value itself, except that yaml-cpp places an empty value at the next token,
@@ -64,6 +64,10 @@ public:
   core::Error error(const YAML::Mark& mark, std::string_view path, std::string_view problem) const;
   // "file:line:col: message", for errors that belong to no key (YAML syntax).
   core::Error located(const YAML::Mark& mark, std::string_view message) const;
+
+  // The single document in `text`; an empty text is a null node. May throw YAML::Exception for a
+  // syntax error, which the caller turns into an error value.
+  core::Result<YAML::Node> load(std::string_view text) const;
 
   // `keys` are read by the caller; `reserved` are accepted and ignored (sections of later releases).
   core::Result<MapReader> map(const Field& field, std::span<const std::string_view> keys,

@@ -77,6 +77,9 @@ public:
   core::Result<ArchiveSummary> run() {
     double start = core::monotonic_seconds();
     int64_t start_time = core::now_ns(); // a snapshot is dated when it began, as in restic and borg
+    // The repository's counters span its lifetime; this run reports only what it added.
+    uint64_t stored_before = m_repo.stats().stored_bytes_added.load();
+    uint64_t blobs_before = m_repo.stats().blobs_added.load();
     Tree root;
     auto sources = m_options.sources;
     std::sort(sources.begin(), sources.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
@@ -104,8 +107,8 @@ public:
     snapshot.dirs = m_summary.dirs;
     snapshot.bytes = m_summary.bytes_total;
     m_summary.snapshot_id = TRY_CTX(m_repo.save_file(FileType::snapshot, serialize_snapshot(snapshot)), "save snapshot");
-    m_summary.bytes_added = m_repo.stats().stored_bytes_added.load();
-    m_summary.blobs_added = m_repo.stats().blobs_added.load();
+    m_summary.bytes_added = m_repo.stats().stored_bytes_added.load() - stored_before;
+    m_summary.blobs_added = m_repo.stats().blobs_added.load() - blobs_before;
     m_summary.duration_s = core::monotonic_seconds() - start;
     return m_summary;
   }
@@ -292,6 +295,36 @@ private:
 };
 
 } // namespace
+
+namespace {
+void scan_directory(const std::string& path, const std::string& relative, const std::vector<std::string>& excludes,
+                    core::ProgressCounters& progress, const std::atomic<bool>& stop) {
+  DIR* handle = ::opendir(path.c_str());
+  if (!handle) return;
+  std::unique_ptr<DIR, int (*)(DIR*)> guard(handle, ::closedir);
+  while (dirent* entry = ::readdir(handle)) {
+    if (stop.load()) return;
+    std::string name = entry->d_name;
+    if (name == "." || name == "..") continue;
+    std::string child_relative = relative.empty() ? name : relative + "/" + name;
+    struct stat st{};
+    if (::fstatat(::dirfd(handle), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    if (is_excluded(excludes, child_relative, S_ISDIR(st.st_mode))) continue;
+    if (S_ISDIR(st.st_mode)) {
+      scan_directory(path + "/" + name, child_relative, excludes, progress, stop);
+    } else if (S_ISREG(st.st_mode)) {
+      progress.files_total += 1;
+      progress.bytes_total += static_cast<uint64_t>(st.st_size);
+    }
+  }
+}
+} // namespace
+
+void scan_totals(const std::vector<config::Source>& sources, core::ProgressCounters& progress,
+                 const std::atomic<bool>& stop) {
+  for (const auto& source : sources) scan_directory(source.path.string(), "", source.exclude, progress, stop);
+  if (!stop.load()) progress.totals_known = true;
+}
 
 core::Result<ArchiveSummary> archive(Repository& repo, state::FilesCache& cache, const ArchiveOptions& options) {
   ArchiveRun run(repo, cache, options);

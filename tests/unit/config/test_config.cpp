@@ -6,8 +6,8 @@
 
 #include <catch2/catch.hpp>
 
-#include "anemone/config/config.hpp"
 #include "../scratch.hpp"
+#include "anemone/config/config.hpp"
 
 namespace anemone::config {
 namespace {
@@ -37,12 +37,16 @@ class ScopedEnv {
 public:
   ScopedEnv(const char* name, const char* value) : m_name(name) {
     if (const char* old = std::getenv(name)) m_old = old;
-    if (value != nullptr) ::setenv(name, value, 1);
-    else ::unsetenv(name);
+    if (value != nullptr)
+      ::setenv(name, value, 1);
+    else
+      ::unsetenv(name);
   }
   ~ScopedEnv() {
-    if (m_old) ::setenv(m_name, m_old->c_str(), 1);
-    else ::unsetenv(m_name);
+    if (m_old)
+      ::setenv(m_name, m_old->c_str(), 1);
+    else
+      ::unsetenv(m_name);
   }
   ScopedEnv(const ScopedEnv&) = delete;
   ScopedEnv& operator=(const ScopedEnv&) = delete;
@@ -285,6 +289,10 @@ backup:
       path: /backup
       compression: max
 )") == "config.yaml:7:7: backup.sources[0].compression: unknown key (expected one of: name, path, exclude)");
+  CHECK(error_of("server:\n  name: a\nr: 1\n") ==
+        "config.yaml:3:1: r: unknown key (expected one of: server, paths, state, backup)");
+  CHECK(error_of("server:\n  name: a\n  ? [x, y]\n  : 1\n") ==
+        "config.yaml:3:5: server: expected a key name, got a list");
 }
 
 TEST_CASE("a map where a string is expected names the key and what was expected", "[config]") {
@@ -293,9 +301,11 @@ TEST_CASE("a map where a string is expected names the key and what was expected"
   CHECK(error_of("server: site-a\n") == "config.yaml:1:9: server: expected a map, got \"site-a\"");
   CHECK(error_of("server:\n  name: a\nbackup:\n  sources: /backup\n") ==
         "config.yaml:4:12: backup.sources: expected a list, got \"/backup\"");
-  CHECK(error_of("server:\n  name: a\nbackup:\n  sources:\n    - name: d\n      path: /d\n      exclude: \"*.tmp\"\n") ==
-        "config.yaml:7:16: backup.sources[0].exclude: expected a list, got \"*.tmp\"");
-  CHECK(error_of("server:\n  name: a\nbackup:\n  sources:\n    - name: d\n      path: /d\n      exclude: [a, {b: c}]\n") ==
+  CHECK(
+      error_of("server:\n  name: a\nbackup:\n  sources:\n    - name: d\n      path: /d\n      exclude: \"*.tmp\"\n") ==
+      "config.yaml:7:16: backup.sources[0].exclude: expected a list, got \"*.tmp\"");
+  CHECK(error_of(
+            "server:\n  name: a\nbackup:\n  sources:\n    - name: d\n      path: /d\n      exclude: [a, {b: c}]\n") ==
         "config.yaml:7:20: backup.sources[0].exclude[1]: expected a string, got a map");
   CHECK(error_of("server:\n  name: a\nbackup:\n  sources:\n    - data\n") ==
         "config.yaml:5:7: backup.sources[0]: expected a map, got \"data\"");
@@ -372,8 +382,10 @@ TEST_CASE("an empty value for a required key points at the key", "[config]") {
 }
 
 TEST_CASE("an sftp target needs host, user, identity_file and host_key", "[config]") {
-  CHECK(error_of(sftp_config("      user: site-a\n")) == "config.yaml:5:7: backup.targets[0].host: required for sftp targets");
-  CHECK(error_of(sftp_config("      host: 10.8.0.2\n")) == "config.yaml:5:7: backup.targets[0].user: required for sftp targets");
+  CHECK(error_of(sftp_config("      user: site-a\n")) ==
+        "config.yaml:5:7: backup.targets[0].host: required for sftp targets");
+  CHECK(error_of(sftp_config("      host: 10.8.0.2\n")) ==
+        "config.yaml:5:7: backup.targets[0].user: required for sftp targets");
   CHECK(error_of(sftp_config("      host: 10.8.0.2\n      user: site-a\n")) ==
         "config.yaml:5:7: backup.targets[0].identity_file: required for sftp targets");
   CHECK(error_of(sftp_config("      host: 10.8.0.2\n      user: site-a\n      identity_file: /k\n")) ==
@@ -461,7 +473,8 @@ TEST_CASE("relative paths are rejected", "[config]") {
 }
 
 TEST_CASE("a YAML syntax error reports its position", "[config]") {
-  CHECK(error_of("server:\n  name: [site-a\npaths: {}\n") == "config.yaml:3:6: invalid YAML: end of sequence flow not found");
+  CHECK(error_of("server:\n  name: [site-a\npaths: {}\n") ==
+        "config.yaml:3:6: invalid YAML: end of sequence flow not found");
   CHECK(error_of("server:\n  name: a\n bad: b\n") == "config.yaml:3:2: invalid YAML: end of map not found");
   CHECK(error_of("server:\n  name: a: b\n") == "config.yaml:2:10: invalid YAML: illegal map value");
   CHECK(error_of("server:\n  name: \"a\\q\"\n") == "config.yaml:2:13: invalid YAML: unknown escape character: q");
@@ -474,8 +487,16 @@ TEST_CASE("an empty file, a list and a second document are rejected", "[config]"
   CHECK(error_of("- server\n") == "config.yaml:1:1: (top level): expected a map, got a list");
   CHECK(error_of("server:\n  name: a\n---\nserver:\n  name: b\n") ==
         "config.yaml:4:1: expected one YAML document, found a second one");
-  // A stray separator at the end adds no content.
+  // Stray separators add no content.
   CHECK(parsed("---\nserver:\n  name: a\n---\n").server_name == "a");
+  CHECK(parsed("---\n...\n---\nserver:\n  name: a\n...\n---\n---\n").server_name == "a");
+}
+
+TEST_CASE("a stray comma at the start of a document is an error, not a hang", "[config]") {
+  // yaml-cpp 0.7's LoadAll loops forever on this input (jbeder/yaml-cpp#1040).
+  CHECK(error_of(",\n") == "config.yaml:1:1: invalid YAML: unexpected \",\"");
+  CHECK(error_of("# settings\n,# oops\nserver:\n  name: a\n") == "config.yaml:2:1: invalid YAML: unexpected \",\"");
+  CHECK(error_of("server:\n  name: a\n---\n,\n") == "config.yaml:4:1: invalid YAML: unexpected \",\"");
 }
 
 TEST_CASE("load_config reads a file and names it as given in errors", "[config]") {

@@ -25,6 +25,7 @@ public:
   ~ProgressPrinter(); // clears the line
   ProgressPrinter(const ProgressPrinter&) = delete;
   ProgressPrinter& operator=(const ProgressPrinter&) = delete;
+  bool enabled() const { return m_enabled; }
 
 private:
   void loop();

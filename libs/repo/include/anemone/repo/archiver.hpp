@@ -2,6 +2,7 @@
 // The archiver walks the sources, skips files the files cache knows unchanged, chunks the rest on
 // this thread while worker threads hash, compress, seal and pack the chunks, writes one tree per
 // directory, then the snapshot, last.
+#include <atomic>
 #include <functional>
 #include <string>
 #include <vector>
@@ -39,6 +40,11 @@ struct ArchiveOptions {
 // Glob excludes: a pattern with '/' matches the path relative to the source, one without matches
 // the base name; a trailing '/' limits it to directories.
 bool is_excluded(const std::vector<std::string>& patterns, const std::string& relative_path, bool is_dir);
+
+// Counts the files and bytes the sources hold (excludes honoured) into progress totals, so a terminal
+// shows an ETA. Runs beside the archiver; returns early when `stop` becomes true.
+void scan_totals(const std::vector<config::Source>& sources, core::ProgressCounters& progress,
+                 const std::atomic<bool>& stop);
 
 core::Result<ArchiveSummary> archive(Repository& repo, state::FilesCache& cache, const ArchiveOptions& options);
 
