@@ -1,6 +1,6 @@
 #pragma once
 // Where repository files live. Implementations: local directory (now), SFTP (issue 3). Every
-// implementation passes the conformance suite in tests/unit/repo/test_backend_conformance.cpp.
+// implementation passes the conformance suite in tests/unit/repo/backend_conformance.hpp.
 //
 // Contracts:
 // - save() is atomic: a reader sees the whole file under its final name or nothing; the names are
