@@ -8,7 +8,7 @@ void set_init_command(CLI::App& app, cli::ToolContext& context) {
   auto kdf = std::make_shared<std::string>("moderate");
   auto* command = app.add_subcommand("init", "create the repository on one target, or on all; never overwrites one");
   command->add_option("--target", options->target, "target name (default: all targets)");
-  command->add_option("--kdf", *kdf, "key derivation cost: moderate (256 MiB, default) or interactive (64 MiB, small machines)")
+  command->add_option("--kdf", *kdf, "key derivation cost: moderate (default: Argon2id, 3 passes over 64 MiB) or interactive (2 passes)")
       ->check(CLI::IsMember({"moderate", "interactive"}));
   command->add_flag("--json", options->json, "print the result as JSON");
   cli::set_action(command, [&context, options, kdf]() -> core::Result<void> {

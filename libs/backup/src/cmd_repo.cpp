@@ -18,7 +18,7 @@ using nlohmann::json;
 namespace {
 json snapshot_json(const repo::Snapshot& s) {
   json sources = json::array();
-  for (const auto& source : s.sources) sources.push_back({{"name", source.name}, {"path", source.path}});
+  for (const auto& source : s.sources) sources.push_back({{"name", source.name}, {"path", printable_path(source.path)}});
   return {{"id", s.id},     {"short_id", s.id.substr(0, 8)}, {"time", core::format_utc_precise(s.time_ns)},
           {"host", s.host}, {"sources", sources},            {"files", s.files},
           {"dirs", s.dirs}, {"bytes", s.bytes},              {"tree", repo::id_hex(s.tree)}};

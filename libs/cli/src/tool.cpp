@@ -1,6 +1,7 @@
 #include "anemone/cli/tool.hpp"
 
 #include <cstdio>
+#include <malloc.h>
 
 #include "anemone/core/log.hpp"
 #include "anemone/core/system.hpp"
@@ -41,6 +42,9 @@ void add_not_yet_available(CLI::App& app, const std::string& name, const std::st
 
 int run_tool(int argc, char** argv, const std::string& name, const std::string& description, const ToolSetup& setup) {
   g_tool = name;
+  // Buffers of a pack's size are mapped and unmapped, never left in the heap (a fixed threshold
+  // also stops glibc from raising it after the first free).
+  ::mallopt(M_MMAP_THRESHOLD, 4 << 20);
   if (auto ok = crypto::init_sodium(); !ok) return report(ok.error());
   core::log_init(name);
   core::install_interrupt_handlers();

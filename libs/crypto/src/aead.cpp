@@ -65,13 +65,10 @@ Hash Hasher::finish() {
 
 KdfParams new_kdf_params(KdfProfile profile) {
   KdfParams params;
-  if (profile == KdfProfile::interactive) {
-    params.opslimit = crypto_pwhash_OPSLIMIT_INTERACTIVE;
-    params.memlimit = crypto_pwhash_MEMLIMIT_INTERACTIVE;
-  } else {
-    params.opslimit = crypto_pwhash_OPSLIMIT_MODERATE;
-    params.memlimit = crypto_pwhash_MEMLIMIT_MODERATE;
-  }
+  // moderate: RFC 9106's recommendation where memory is constrained (t=3, m=64 MiB), which a
+  // Raspberry Pi affords beside a running backup; interactive: libsodium's (t=2, m=64 MiB).
+  params.memlimit = 64ull << 20;
+  params.opslimit = profile == KdfProfile::interactive ? crypto_pwhash_OPSLIMIT_INTERACTIVE : 3;
   params.salt.resize(crypto_pwhash_SALTBYTES);
   randombytes_buf(params.salt.data(), params.salt.size());
   return params;

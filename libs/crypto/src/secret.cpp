@@ -57,7 +57,7 @@ bool SecretBytes::equals(const SecretBytes& other) const {
 core::Result<SecretBytes> read_secret_file(const std::string& path) {
   core::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return core::fail_errno(fmt::format("open secret file {}", path), errno);
-  SecretBytes buffer(4096);
+  SecretBytes buffer(4097); // one byte more than allowed, to tell "too large" apart
   size_t used = 0;
   while (used < buffer.size()) {
     ssize_t n = ::read(fd.get(), buffer.data() + used, buffer.size() - used);

@@ -6,6 +6,8 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <future>
+#include <mutex>
+#include <optional>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -60,10 +62,25 @@ Node node_from_stat(const std::string& name, const struct stat& st) {
 }
 
 // A file whose content is still being chunked and hashed by the workers.
+// A small file read, hashed and stored entirely by a worker.
+struct SmallRead {
+  bool skipped = false; // vanished or replaced before it could be read (warned)
+  bool changed = false; // changed while read (warned; not cached)
+  std::optional<BlobId> id; // none for an empty file
+  uint64_t bytes_read = 0;
+};
+
+core::UniqueFd open_for_reading(const std::string& path) {
+  core::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME));
+  if (!fd && errno == EPERM) fd.reset(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  return fd;
+}
+
 struct PendingFile {
   size_t node_index;
   std::string path;
   std::vector<std::future<core::Result<BlobId>>> chunks;
+  std::optional<std::future<core::Result<SmallRead>>> small;
   state::CachedFile cache_entry;
   bool cacheable = true;
 };
@@ -116,6 +133,7 @@ public:
 private:
   void warn(std::string message) {
     core::log_warning("{}", message);
+    std::lock_guard lock(m_warnings_mutex);
     m_summary.warnings.push_back(std::move(message));
   }
 
@@ -183,7 +201,7 @@ private:
         node.size = static_cast<uint64_t>(st.st_size);
         auto file = TRY(start_file(child, st, tree.nodes.size()));
         if (!file) continue; // vanished or unreadable: warned
-        if (file->chunks.empty() && !file->cache_entry.content.empty()) {
+        if (file->chunks.empty() && !file->small && !file->cache_entry.content.empty()) {
           // unchanged: content from the cache
           for (size_t i = 0; i < file->cache_entry.content.size(); i += 32) {
             BlobId id;
@@ -201,6 +219,8 @@ private:
       tree.nodes.push_back(std::move(node));
     }
     for (auto& file : pending) TRY(finish_file(file, tree.nodes[file.node_index]));
+    // Files that vanished before a worker could read them were marked with an empty name.
+    std::erase_if(tree.nodes, [](const Node& node) { return node.name.empty(); });
     return save_tree(tree);
   }
 
@@ -219,22 +239,29 @@ private:
       if (m_options.progress) m_options.progress->files_done += 1;
       return file;
     }
+    if (cached) ++m_summary.files_changed;
+    else ++m_summary.files_new;
+    if (static_cast<uint64_t>(st.st_size) < m_repo.chunker().params().min_size) {
+      // One chunk by definition: a worker opens, reads and stores it, so many small files are
+      // read in parallel (what matters on a cold cache) and this thread only walks.
+      file.small = m_pool.submit([this, path, st]() { return read_small_file(path, st); });
+      return file;
+    }
     if (m_options.before_read_file) m_options.before_read_file(path);
-    core::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME));
-    if (!fd && errno == EPERM) fd.reset(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    core::UniqueFd fd = open_for_reading(path);
     if (!fd) {
+      uncount(cached != nullptr);
       warn(fmt::format("{}: {} during the backup, skipped", path, errno == ENOENT ? "vanished" : std::strerror(errno)));
       return std::optional<PendingFile>();
     }
     struct stat opened{};
     ::fstat(fd.get(), &opened);
     if (opened.st_ino != st.st_ino || opened.st_dev != st.st_dev || !S_ISREG(opened.st_mode)) {
+      uncount(cached != nullptr);
       warn(fmt::format("{}: replaced during the backup, skipped", path));
       return std::optional<PendingFile>();
     }
-    if (cached) ++m_summary.files_changed;
-    else ++m_summary.files_new;
-    FileChunker chunker(m_repo.chunker(), fd.get());
+    FileChunker chunker(m_repo.chunker(), fd.get(), m_read_buffer);
     while (true) {
       if (core::interrupted()) return fail(Errc::interrupted, "interrupted");
       auto chunk = chunker.next();
@@ -245,7 +272,9 @@ private:
       }
       if (chunk->empty()) break;
       count_done(chunk->size());
-      file.chunks.push_back(m_pool.submit([this, data = std::move(*chunk)]() -> core::Result<BlobId> {
+      file.chunks.push_back(m_pool.submit([this, captured = std::move(*chunk)]() mutable -> core::Result<BlobId> {
+        // The task object lives as long as its future; move the chunk out so it is freed now.
+        core::Bytes data = std::move(captured);
         BlobId id = m_repo.blob_id(data);
         TRY(m_repo.save_blob(BlobType::data, id, data));
         return id;
@@ -261,7 +290,60 @@ private:
     return file;
   }
 
+  core::Result<SmallRead> read_small_file(const std::string& path, const struct stat& st) {
+    SmallRead result;
+    if (m_options.before_read_file) m_options.before_read_file(path);
+    core::UniqueFd fd = open_for_reading(path);
+    struct stat opened{};
+    if (!fd || ::fstat(fd.get(), &opened) != 0 || opened.st_ino != st.st_ino || opened.st_dev != st.st_dev ||
+        !S_ISREG(opened.st_mode)) {
+      warn(fmt::format("{}: {} during the backup, skipped", path,
+                       !fd && errno != ENOENT ? std::strerror(errno) : fd ? "replaced" : "vanished"));
+      result.skipped = true;
+      return result;
+    }
+    // One byte more than expected tells a file that grew since lstat.
+    core::Bytes data = TRY_CTX(core::read_at(fd.get(), 0, static_cast<size_t>(opened.st_size) + 1, path), path);
+    result.bytes_read = data.size();
+    struct stat after{};
+    ::fstat(fd.get(), &after);
+    if (data.size() != static_cast<uint64_t>(opened.st_size) || mtime_of(after) != mtime_of(opened)) {
+      warn(fmt::format("{}: changed while it was read; the snapshot holds what was read", path));
+      result.changed = true;
+    }
+    if (!data.empty()) {
+      BlobId id = m_repo.blob_id(data);
+      TRY_CTX(m_repo.save_blob(BlobType::data, id, data), path);
+      result.id = id;
+    }
+    return result;
+  }
+
+  // A file counted as new or changed turned out to be gone.
+  void uncount(bool was_cached) {
+    if (was_cached) --m_summary.files_changed;
+    else --m_summary.files_new;
+  }
+
   core::Result<void> finish_file(PendingFile& file, Node& node) {
+    if (file.small) {
+      SmallRead read = TRY(file.small->get());
+      if (read.skipped) {
+        uncount(m_cache.find(file.path) != nullptr);
+        m_summary.bytes_total -= node.size;
+        node.name.clear(); // dropped from the tree
+        return {};
+      }
+      m_summary.bytes_read += read.bytes_read;
+      count_done(read.bytes_read);
+      if (read.changed) file.cacheable = false;
+      m_summary.bytes_total = m_summary.bytes_total - node.size + read.bytes_read;
+      node.size = read.bytes_read;
+      if (read.id) {
+        node.content.push_back(*read.id);
+        file.cache_entry.content.assign(read.id->begin(), read.id->end());
+      }
+    }
     for (auto& future : file.chunks) {
       BlobId id = TRY_CTX(future.get(), file.path);
       node.content.push_back(id);
@@ -290,7 +372,9 @@ private:
   state::FilesCache& m_cache;
   const ArchiveOptions& m_options;
   const std::vector<std::string>* m_excludes = nullptr;
+  std::mutex m_warnings_mutex;
   ArchiveSummary m_summary;
+  core::Bytes m_read_buffer;
   core::ThreadPool m_pool;
 };
 

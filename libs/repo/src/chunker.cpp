@@ -36,11 +36,12 @@ size_t Chunker::find_cut(const uint8_t* data, size_t length) const {
   return limit;
 }
 
-FileChunker::FileChunker(const Chunker& chunker, int fd) : m_chunker(chunker), m_fd(fd) {}
+FileChunker::FileChunker(const Chunker& chunker, int fd, core::Bytes& buffer)
+    : m_chunker(chunker), m_fd(fd), m_buffer(buffer) {}
 
 core::Result<void> FileChunker::fill() {
   size_t max = m_chunker.params().max_size;
-  if (m_buffer.empty()) m_buffer.resize(4 * max);
+  if (m_buffer.size() < 4 * max) m_buffer.resize(4 * max);
   if (m_start > 0 && m_buffer.size() - m_start < 2 * max) {
     std::memmove(m_buffer.data(), m_buffer.data() + m_start, m_end - m_start);
     m_end -= m_start;

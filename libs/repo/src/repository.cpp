@@ -1,6 +1,7 @@
 #include "anemone/repo/repository.hpp"
 
 #include <algorithm>
+#include <malloc.h>
 
 #include <nlohmann/json.hpp>
 #include <sodium.h>
@@ -109,6 +110,8 @@ core::Result<bool> Repository::save_blob(BlobType type, const BlobId& id, core::
   {
     std::lock_guard lock(m_mutex);
     PackBuilder& builder = type == BlobType::tree ? m_tree_pack : m_data_pack;
+    if (builder.empty() && type == BlobType::data)
+      builder.reserve(k_target_pack_size + m_chunker.params().max_size + (1u << 20));
     builder.add(type, id, sealed, static_cast<uint32_t>(plaintext.size()));
     if (builder.size() >= k_target_pack_size) full = builder.finish(m_key.encryption);
   }
@@ -122,6 +125,10 @@ core::Result<void> Repository::upload_pack(PackBuilder::Finished pack) {
   TRY_CTX(m_backend->save(FileType::pack, pack.id, pack.data), fmt::format("upload pack {}", pack.id));
   m_stats.stored_bytes_added += pack.data.size();
   m_stats.packs_written += 1;
+  pack.data = {};
+  // Chunk buffers freed by several threads fragment glibc's arenas; give the free pages back so
+  // memory stays flat over a long run.
+  ::malloc_trim(0);
   bool checkpoint = false;
   {
     std::lock_guard lock(m_mutex);

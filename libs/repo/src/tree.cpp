@@ -125,7 +125,9 @@ core::Result<Tree> parse_tree(core::ByteView body) {
       auto type = parse_node_type(n.at("type").get<std::string>());
       if (!type) return core::fail(core::Errc::corrupt, "unknown node type {}", n.at("type").dump());
       node.type = *type;
-      node.mode = n.at("mode").get<uint32_t>();
+      auto mode = n.at("mode").get<int64_t>();
+      if (mode < 0 || mode > 07777) return core::fail(core::Errc::corrupt, "node mode {} out of range", mode);
+      node.mode = static_cast<uint32_t>(mode);
       node.uid = n.at("uid").get<uint32_t>();
       node.gid = n.at("gid").get<uint32_t>();
       node.mtime_ns = n.at("mtime_ns").get<int64_t>();
@@ -150,7 +152,11 @@ core::Result<Tree> parse_tree(core::ByteView body) {
 
 core::Bytes serialize_snapshot(const Snapshot& s) {
   json sources = json::array();
-  for (const auto& source : s.sources) sources.push_back({{"name", source.name}, {"path", source.path}});
+  for (const auto& source : s.sources) {
+    json entry = {{"name", source.name}};
+    put_bytes_field(entry, "path", "path_hex", source.path);
+    sources.push_back(std::move(entry));
+  }
   json doc = {{"version", 1},
               {"time", core::format_utc_precise(s.time_ns)},
               {"host", s.host},
@@ -176,7 +182,7 @@ core::Result<Snapshot> parse_snapshot(core::ByteView body, std::string id) {
     s.host = doc.at("host").get<std::string>();
     s.hostname = doc.value("hostname", "");
     for (const auto& source : doc.at("sources"))
-      s.sources.push_back({source.at("name").get<std::string>(), source.at("path").get<std::string>()});
+      s.sources.push_back({source.at("name").get<std::string>(), TRY(get_bytes_field(source, "path", "path_hex"))});
     s.tree = TRY(parse_id(doc.at("tree").get<std::string>()));
     if (doc.contains("parent")) s.parent = doc["parent"].get<std::string>();
     const auto& summary = doc.at("summary");

@@ -54,7 +54,8 @@ std::vector<size_t> lengths_of(const std::vector<core::Bytes>& chunks) {
 }
 
 std::vector<core::Bytes> chunk_fd(const repo::Chunker& chunker, int fd, uint64_t* bytes_read = nullptr) {
-  repo::FileChunker file_chunker(chunker, fd);
+  core::Bytes buffer;
+  repo::FileChunker file_chunker(chunker, fd, buffer);
   std::vector<core::Bytes> chunks;
   while (true) {
     auto chunk = file_chunker.next();

@@ -32,10 +32,12 @@ private:
   uint64_t m_mask_large; // after avg_size: easier to cut
 };
 
-// Reads a file descriptor and yields its chunks; memory stays within a few times max_size.
+// Reads a file descriptor and yields its chunks; memory stays within a few times max_size. The
+// buffer is the caller's, reused from file to file: allocating (and zeroing) it per file would
+// dominate the cost of small files.
 class FileChunker {
 public:
-  FileChunker(const Chunker& chunker, int fd);
+  FileChunker(const Chunker& chunker, int fd, core::Bytes& buffer);
   // Next chunk, or an empty Bytes at end of file.
   core::Result<core::Bytes> next();
   uint64_t bytes_read() const { return m_bytes_read; }
@@ -44,7 +46,7 @@ private:
   core::Result<void> fill();
   const Chunker& m_chunker;
   int m_fd;
-  core::Bytes m_buffer;
+  core::Bytes& m_buffer;
   size_t m_start = 0;
   size_t m_end = 0;
   bool m_eof = false;

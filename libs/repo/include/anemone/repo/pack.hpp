@@ -29,6 +29,8 @@ class PackBuilder {
 public:
   // `sealed` is encode_blob()'s output.
   void add(BlobType type, const BlobId& id, core::ByteView sealed, uint32_t plain_length);
+  // Reserving the whole pack up front keeps a filling pack from doubling its buffer.
+  void reserve(size_t bytes) { m_data.reserve(bytes); }
   size_t size() const { return m_data.size(); }
   size_t count() const { return m_blobs.size(); }
   bool empty() const { return m_blobs.empty(); }

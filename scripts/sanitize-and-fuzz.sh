@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# A second build with clang, AddressSanitizer and UBSan: runs the unit tests under the sanitizers,
+# then every libFuzzer target for FUZZ_SECONDS each (default 30) from its seed corpus.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh clang
+build_dir=${SANITIZE_BUILD_DIR:-build-sanitize}
+seconds=${FUZZ_SECONDS:-30}
+jobs=$(nproc 2>/dev/null || echo 2)
+CXX=clang++ cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Debug -DANEMONE_FUZZ=ON >/dev/null
+cmake --build "$build_dir" -j"$jobs" --target unit_tests fuzz_repo_parsers fuzz_config
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+(cd "$build_dir" && ctest --output-on-failure -j"$jobs" -L unit)
+for target in fuzz_repo_parsers fuzz_config; do
+  corpus=$(mktemp -d)
+  cp tests/fuzz/corpus/$target/* "$corpus/"
+  echo "fuzzing $target for ${seconds}s"
+  "$build_dir/tests/fuzz/$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+    "$corpus" 2>&1 | tail -n 12
+  rm -rf "$corpus"
+done
+echo "sanitizers and fuzzers: no findings"
