@@ -467,6 +467,26 @@ def test_tools_help_version_and_unfinished(scratch):
     assert r.code == 1 and "not yet available" in r.err, r
 
 
+def test_several_targets_partial_failure(scratch):
+    """Two targets, one of which has no repository: the other still gets its snapshot, the run
+    reports both in a JSON array and exits 3 (partly done)."""
+    good = os.path.join(scratch, "repo-good")
+    missing = os.path.join(scratch, "repo-missing")
+    site = CheckedSite(scratch, targets=[{"name": "good", "path": good}, {"name": "missing", "path": missing}])
+    site.write("a.txt", "alpha\n")
+    site.run("init", "--target", "good", "--kdf", "interactive", check=0)
+    result = site.run("run", "--json")
+    assert result.code == 3, result
+    reports = {r["target"]: r for r in json.loads(result.out)}
+    assert reports["good"]["status"] == "ok" and reports["good"]["files_new"] == 1, reports
+    assert reports["missing"]["status"] == "failed" and "no repository" in reports["missing"]["error"], reports
+    snapshots = site.run("snapshots", "--target", "good", "--json", check=0).json()
+    assert len(snapshots) == 1
+    # Each target alone: the good one succeeds, the missing one says so with exit 10.
+    site.run("run", "--target", "good", check=0)
+    assert site.run("run", "--target", "missing").code == 10
+
+
 if __name__ == "__main__":
     harness.main([
         test_run_json_figures,
@@ -480,4 +500,5 @@ if __name__ == "__main__":
         test_stats_and_check_subset,
         test_keys,
         test_tools_help_version_and_unfinished,
+        test_several_targets_partial_failure,
     ])

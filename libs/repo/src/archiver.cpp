@@ -89,7 +89,9 @@ class ArchiveRun {
 public:
   ArchiveRun(Repository& repo, state::FilesCache& cache, const ArchiveOptions& options)
       : m_repo(repo), m_cache(cache), m_options(options),
-        m_pool(core::ThreadPool::default_threads(), 2 * core::ThreadPool::default_threads() + 2) {}
+        // More workers than cores: a worker reading a small file from a cold disk waits on I/O,
+        // and the others keep the cores busy meanwhile.
+        m_pool(2 * core::ThreadPool::default_threads(), 2 * core::ThreadPool::default_threads()) {}
 
   core::Result<ArchiveSummary> run() {
     double start = core::monotonic_seconds();

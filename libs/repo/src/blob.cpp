@@ -20,7 +20,7 @@ core::Result<BlobId> parse_id(std::string_view hex) {
 }
 
 namespace {
-constexpr int k_zstd_level = 3;
+constexpr int k_zstd_level = 2;
 // Sanity bound on a decompressed blob or metadata file (a large index is the biggest).
 constexpr unsigned long long k_max_plaintext = 512ull << 20;
 

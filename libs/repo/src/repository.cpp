@@ -122,6 +122,18 @@ core::Result<bool> Repository::save_blob(BlobType type, const BlobId& id, core::
 }
 
 core::Result<void> Repository::upload_pack(PackBuilder::Finished pack) {
+  PackUploader* uploader = nullptr;
+  {
+    std::lock_guard lock(m_uploader_mutex);
+    if (!m_uploader)
+      m_uploader = std::make_unique<PackUploader>([this](PackBuilder::Finished p) { return store_pack(std::move(p)); },
+                                                  m_upload_threads, m_upload_threads);
+    uploader = m_uploader.get();
+  }
+  return uploader->submit(std::move(pack));
+}
+
+core::Result<void> Repository::store_pack(PackBuilder::Finished pack) {
   TRY_CTX(m_backend->save(FileType::pack, pack.id, pack.data), fmt::format("upload pack {}", pack.id));
   m_stats.stored_bytes_added += pack.data.size();
   m_stats.packs_written += 1;
@@ -167,6 +179,10 @@ core::Result<void> Repository::flush() {
     if (!m_tree_pack.empty()) partial.push_back(m_tree_pack.finish(m_key.encryption));
   }
   for (auto& pack : partial) TRY(upload_pack(std::move(pack)));
+  {
+    std::lock_guard lock(m_uploader_mutex);
+    if (m_uploader) TRY(m_uploader->drain());
+  }
   return write_index_for_new_packs();
 }
 

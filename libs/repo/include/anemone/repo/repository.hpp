@@ -16,6 +16,7 @@
 #include "anemone/repo/index.hpp"
 #include "anemone/repo/keys.hpp"
 #include "anemone/repo/pack.hpp"
+#include "anemone/repo/pack_uploader.hpp"
 #include "anemone/repo/tree.hpp"
 
 namespace anemone::repo {
@@ -61,6 +62,8 @@ public:
   // Uploads partial packs and writes the index file for everything saved since the last flush.
   core::Result<void> flush();
   const BlobStats& stats() const { return m_stats; }
+  // Background threads storing packs (1 for a local disk; a network backend may want more).
+  void set_upload_threads(size_t threads) { m_upload_threads = threads; }
 
   // Reads, authenticates, decodes and re-hashes a blob.
   core::Result<core::Bytes> load_blob(const BlobId& id);
@@ -81,7 +84,10 @@ public:
 private:
   Repository(std::unique_ptr<Backend> backend, MasterKey key, std::string key_name, std::string id,
              ChunkerParams params);
+  // Hands a full pack to the uploader (created on first use).
   core::Result<void> upload_pack(PackBuilder::Finished pack);
+  // Stores a pack and indexes it in memory; runs on the uploader's threads.
+  core::Result<void> store_pack(PackBuilder::Finished pack);
   core::Result<void> write_index_for_new_packs();
 
   std::unique_ptr<Backend> m_backend;
@@ -90,6 +96,7 @@ private:
   std::string m_id;
   Chunker m_chunker;
   Index m_index;
+  size_t m_upload_threads = 1;
 
   std::mutex m_mutex; // guards everything below and m_index after load
   PackBuilder m_data_pack;
@@ -98,6 +105,8 @@ private:
   std::vector<IndexedPack> m_unindexed;             // uploaded, not yet named by an index file
   std::mutex m_index_write_mutex;
   BlobStats m_stats;
+  std::mutex m_uploader_mutex;
+  std::unique_ptr<PackUploader> m_uploader; // last member: its threads stop before the rest goes
 };
 
 } // namespace anemone::repo
