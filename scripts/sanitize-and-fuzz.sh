@@ -15,7 +15,7 @@ for target in fuzz_repo_parsers fuzz_config; do
   corpus=$(mktemp -d)
   cp tests/fuzz/corpus/$target/* "$corpus/"
   echo "fuzzing $target for ${seconds}s"
-  "$build_dir/tests/fuzz/$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+  "$build_dir/bin/$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
     "$corpus" 2>&1 | tail -n 12
   rm -rf "$corpus"
 done

@@ -8,3 +8,7 @@ scripts/build.sh
 jobs=$(nproc 2>/dev/null || echo 2)
 cd "${BUILD_DIR:-build}"
 ctest --output-on-failure -j"$jobs" "$@"
+# The same unit tests under AddressSanitizer and UBSan (clang), and every fuzz target for a bounded
+# time: a second build, so it runs after the main suite has passed.
+cd ..
+scripts/sanitize-and-fuzz.sh

@@ -272,6 +272,11 @@ def test_snapshots_ls_diff_and_partial_restore(scratch):
     actual = tree_manifest_bytes(os.path.join(out, "data", "sub"))
     assert expected == actual, manifest_diff(expected, actual)
 
+    # An --include the snapshot does not have is an error naming it, not a silent empty restore.
+    r = site.run("restore", b, "--target", "local", "--to", os.path.join(scratch, "none"),
+                 "--include", "/data/no-such-dir")
+    assert r.code == 1 and "/data/no-such-dir" in r.err, r
+
 
 def test_restore_never_writes_outside_target(scratch):
     site = CheckedSite(scratch)

@@ -65,8 +65,14 @@ std::optional<int64_t> parse_utc(std::string_view text) {
   tm.tm_hour = hour;
   tm.tm_min = minute;
   tm.tm_sec = second;
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return std::nullopt;
   time_t seconds = timegm(&tm);
-  return static_cast<int64_t>(seconds) * 1000000000 + fraction;
+  int64_t ns = 0;
+  // Nanoseconds since 1970 in 64 bits reach the year 2262; a later date is not a time we wrote.
+  if (__builtin_mul_overflow(static_cast<int64_t>(seconds), int64_t{1000000000}, &ns) ||
+      __builtin_add_overflow(ns, fraction, &ns))
+    return std::nullopt;
+  return ns;
 }
 
 double monotonic_seconds() {

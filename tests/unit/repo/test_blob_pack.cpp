@@ -15,7 +15,7 @@ namespace {
 core::Bytes pseudo_random(size_t size, uint8_t seed_byte) {
   core::Bytes out(size);
   unsigned char seed[randombytes_SEEDBYTES] = {seed_byte};
-  randombytes_buf_deterministic(out.data(), out.size(), seed);
+  if (size > 0) randombytes_buf_deterministic(out.data(), out.size(), seed);
   return out;
 }
 

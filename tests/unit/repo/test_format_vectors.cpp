@@ -83,7 +83,8 @@ TEST_CASE("format vectors: blob ids are keyed BLAKE2b-256", "[format]") {
 }
 
 TEST_CASE("format vectors: sealed blobs decode to their plaintext, raw and zstd", "[format]") {
-  for (const auto& v : load_vectors()["sealed_blobs"]) {
+  json vectors = load_vectors(); // kept alive: a range-for over a temporary's member dangles
+  for (const auto& v : vectors["sealed_blobs"]) {
     auto sealed = hex(v["sealed"]);
     auto plain = repo::decode_blob(secret(v["encryption_key"]), sealed);
     REQUIRE(plain);
