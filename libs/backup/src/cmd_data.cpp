@@ -19,10 +19,7 @@ using core::Errc;
 using nlohmann::json;
 
 core::Result<void> cmd_restore(const config::Config& config, const RestoreOptions& options) {
-  auto target = TRY(single_target(config, options.target));
-  auto passphrase = TRY(resolve_passphrase(config));
-  auto repository = TRY(open_repository(*target, passphrase));
-  TRY(repository->load_index());
+  auto [target, repository] = TRY(open_single_target(config, options.target, IndexLoad::yes));
   auto snapshot = TRY(repository->find_snapshot(options.snapshot));
   core::ProgressCounters progress;
   progress.bytes_total = snapshot.bytes;

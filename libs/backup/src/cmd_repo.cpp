@@ -87,10 +87,7 @@ core::Result<void> cmd_snapshots(const config::Config& config, const CommonOptio
 }
 
 core::Result<void> cmd_ls(const config::Config& config, const LsOptions& options) {
-  auto target = TRY(single_target(config, options.target));
-  auto passphrase = TRY(resolve_passphrase(config));
-  auto repository = TRY(open_repository(*target, passphrase));
-  TRY(repository->load_index());
+  auto [target, repository] = TRY(open_single_target(config, options.target, IndexLoad::yes));
   auto snapshot = TRY(repository->find_snapshot(options.snapshot));
   std::string prefix = options.path;
   while (!prefix.empty() && prefix.front() == '/') prefix.erase(0, 1);
@@ -119,10 +116,7 @@ core::Result<void> cmd_ls(const config::Config& config, const LsOptions& options
 }
 
 core::Result<void> cmd_diff(const config::Config& config, const DiffOptions& options) {
-  auto target = TRY(single_target(config, options.target));
-  auto passphrase = TRY(resolve_passphrase(config));
-  auto repository = TRY(open_repository(*target, passphrase));
-  TRY(repository->load_index());
+  auto [target, repository] = TRY(open_single_target(config, options.target, IndexLoad::yes));
   auto from = TRY(repository->find_snapshot(options.from));
   auto to = TRY(repository->find_snapshot(options.to));
   auto collect = [&](const repo::Snapshot& s) -> core::Result<std::map<std::string, repo::Node>> {
@@ -230,9 +224,7 @@ core::Result<void> cmd_unlock(const config::Config& config, const UnlockOptions&
 }
 
 core::Result<void> cmd_key_add(const config::Config& config, const KeyOptions& options) {
-  auto target = TRY(single_target(config, options.target));
-  auto passphrase = TRY(resolve_passphrase(config));
-  auto repository = TRY(open_repository(*target, passphrase));
+  auto [target, repository] = TRY(open_single_target(config, options.target, IndexLoad::no));
   auto fresh = TRY(resolve_new_passphrase(options.new_passphrase_file));
   auto name = TRY(repository->add_key(fresh, options.kdf, config.server_name));
   if (options.json) print_json({{"target", target->name}, {"key_id", name}});
@@ -241,9 +233,7 @@ core::Result<void> cmd_key_add(const config::Config& config, const KeyOptions& o
 }
 
 core::Result<void> cmd_key_list(const config::Config& config, const KeyOptions& options) {
-  auto target = TRY(single_target(config, options.target));
-  auto passphrase = TRY(resolve_passphrase(config));
-  auto repository = TRY(open_repository(*target, passphrase));
+  auto [target, repository] = TRY(open_single_target(config, options.target, IndexLoad::no));
   auto keys = TRY(repository->backend().list(repo::FileType::key));
   json list = json::array();
   for (const auto& key : keys) {
@@ -261,9 +251,7 @@ core::Result<void> cmd_key_list(const config::Config& config, const KeyOptions& 
 }
 
 core::Result<void> cmd_key_remove(const config::Config& config, const KeyOptions& options) {
-  auto target = TRY(single_target(config, options.target));
-  auto passphrase = TRY(resolve_passphrase(config));
-  auto repository = TRY(open_repository(*target, passphrase));
+  auto [target, repository] = TRY(open_single_target(config, options.target, IndexLoad::no));
   auto keys = TRY(repository->backend().list(repo::FileType::key));
   std::vector<std::string> matches;
   for (const auto& key : keys)

@@ -94,4 +94,14 @@ core::Result<std::unique_ptr<repo::Repository>> open_repository(const config::Ta
   return TRY_CTX(repo::Repository::open(std::move(backend), passphrase), target.name);
 }
 
+core::Result<OpenTarget> open_single_target(const config::Config& config, const std::optional<std::string>& name,
+                                            IndexLoad index) {
+  OpenTarget opened;
+  opened.target = TRY(single_target(config, name));
+  auto passphrase = TRY(resolve_passphrase(config));
+  opened.repository = TRY(open_repository(*opened.target, passphrase));
+  if (index == IndexLoad::yes) TRY_CTX(opened.repository->load_index(), opened.target->name);
+  return opened;
+}
+
 } // namespace anemone::backup

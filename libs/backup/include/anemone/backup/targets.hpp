@@ -29,4 +29,14 @@ core::Result<std::unique_ptr<repo::Backend>> open_backend(const config::Target& 
 core::Result<std::unique_ptr<repo::Repository>> open_repository(const config::Target& target,
                                                                 const crypto::SecretBytes& passphrase);
 
+// The common start of a command that works on one repository: the target (named, or the only one),
+// the passphrase, the repository opened and, with IndexLoad::yes, its index loaded.
+enum class IndexLoad { no, yes };
+struct OpenTarget {
+  const config::Target* target = nullptr;
+  std::unique_ptr<repo::Repository> repository;
+};
+core::Result<OpenTarget> open_single_target(const config::Config& config, const std::optional<std::string>& name,
+                                            IndexLoad index);
+
 } // namespace anemone::backup
