@@ -53,6 +53,9 @@ class Site:
             lines.append(f"    - name: {t['name']}")
             lines.append(f"      type: {t.get('type', 'local')}")
             lines.append(f"      path: {t['path']}")
+            for key in ("host", "port", "user", "identity_file", "host_key", "connections"):
+                if key in t:
+                    lines.append(f"      {key}: {json.dumps(t[key])}")
             r = t.get("retention", retention)
             lines.append("      retention: {" + ", ".join(f"{k}: {v}" for k, v in r.items()) + "}")
         with open(self.config, "w") as f:
@@ -283,3 +286,72 @@ class SoftAssertions:
     def done(self):
         if self.failures:
             raise AssertionError(f"{len(self.failures)} expectation(s) failed:\n- " + "\n- ".join(self.failures))
+
+
+class Sshd:
+    """A real OpenSSH sshd on a loopback port with a config written here: key-only login as root,
+    internal-sftp. Files live under /var/lib/anemone-test/<random>/ (sshd refuses key files and jails
+    under group- or world-writable paths such as /tmp). Stopped by its pid in stop()."""
+
+    def __init__(self):
+        import socket
+        import time
+        if not require_ci_prerequisite(os.path.exists("/usr/sbin/sshd"), "OpenSSH sshd (/usr/sbin/sshd)"):
+            raise unittest_skip()
+        os.makedirs("/var/lib/anemone-test", exist_ok=True)
+        os.chmod("/var/lib/anemone-test", 0o755)
+        self.dir = tempfile.mkdtemp(prefix="sshd-", dir="/var/lib/anemone-test")
+        os.chmod(self.dir, 0o755)
+        os.makedirs("/run/sshd", exist_ok=True)
+        for key in ("host_key", "client_key"):
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", os.path.join(self.dir, key)],
+                           check=True)
+        shutil.copy(os.path.join(self.dir, "client_key.pub"), os.path.join(self.dir, "authorized_keys"))
+        os.chmod(os.path.join(self.dir, "authorized_keys"), 0o600)
+        with open(os.path.join(self.dir, "host_key.pub")) as f:
+            self.host_key = f.read().strip()
+        self.identity = os.path.join(self.dir, "client_key")
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        self.port = probe.getsockname()[1]
+        probe.close()
+        config = os.path.join(self.dir, "sshd_config")
+        with open(config, "w") as f:
+            f.write(f"Port {self.port}\nListenAddress 127.0.0.1\nHostKey {self.dir}/host_key\n"
+                    f"PidFile {self.dir}/sshd.pid\nAuthorizedKeysFile {self.dir}/authorized_keys\n"
+                    "PasswordAuthentication no\nKbdInteractiveAuthentication no\nPubkeyAuthentication yes\n"
+                    "PermitRootLogin prohibit-password\nUsePAM no\nStrictModes yes\n"
+                    "Subsystem sftp internal-sftp\nLogLevel ERROR\n")
+        self.proc = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", config], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"sshd exited with {self.proc.returncode}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise AssertionError("sshd did not start listening")
+
+    def target(self, name, path, **overrides):
+        target = {"name": name, "type": "sftp", "host": "127.0.0.1", "port": self.port, "user": "root",
+                  "path": path, "identity_file": self.identity, "host_key": self.host_key}
+        target.update(overrides)
+        return target
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def unittest_skip():
+    return SystemExit(0)

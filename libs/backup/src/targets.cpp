@@ -82,8 +82,19 @@ core::Result<const config::Target*> single_target(const config::Config& config, 
 core::Result<std::unique_ptr<repo::Backend>> open_backend(const config::Target& target) {
   switch (target.type) {
   case config::TargetType::local: return repo::make_local_backend(target.path.string());
-  case config::TargetType::sftp:
-    return fail(Errc::config, "target {}: sftp targets are not yet available in this version", target.name);
+  case config::TargetType::sftp: {
+    ssh::SshTarget peer;
+    peer.host = target.host;
+    peer.port = target.port;
+    peer.user = target.user;
+    peer.identity_file = target.identity_file;
+    peer.host_key = target.host_key;
+    // A dropped connection is retried with backoff; packs already stored are not sent again
+    // (their names are in the index or they are found on the retried save).
+    return repo::with_retries(repo::make_sftp_backend(std::move(peer), target.path.string(),
+                                                      static_cast<size_t>(target.connections)),
+                              {});
+  }
   }
   return fail(Errc::config, "target {}: unknown type", target.name);
 }
@@ -91,7 +102,9 @@ core::Result<std::unique_ptr<repo::Backend>> open_backend(const config::Target& 
 core::Result<std::unique_ptr<repo::Repository>> open_repository(const config::Target& target,
                                                                 const crypto::SecretBytes& passphrase) {
   auto backend = TRY(open_backend(target));
-  return TRY_CTX(repo::Repository::open(std::move(backend), passphrase), target.name);
+  auto repository = TRY_CTX(repo::Repository::open(std::move(backend), passphrase), target.name);
+  if (target.type == config::TargetType::sftp) repository->set_upload_threads(static_cast<size_t>(target.connections));
+  return repository;
 }
 
 core::Result<OpenTarget> open_single_target(const config::Config& config, const std::optional<std::string>& name,

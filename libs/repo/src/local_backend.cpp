@@ -10,6 +10,7 @@
 #include "anemone/core/fs.hpp"
 #include "anemone/core/system.hpp"
 #include "anemone/repo/backend.hpp"
+#include "temp_names.hpp"
 
 namespace anemone::repo {
 
@@ -31,25 +32,9 @@ std::string_view file_type_name(FileType type) {
 
 namespace {
 
-bool valid_name(const std::string& name) {
-  if (name.empty() || name.size() > 128) return false;
-  for (char c : name)
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  return true;
-}
-
-// Temporary names carry the writer's host and pid so a later run can tell a dead writer's leftovers
-// from a live writer's upload in progress.
-std::string temp_prefix_for_host() {
-  auto host = core::host_name();
-  uint8_t digest[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(digest, reinterpret_cast<const uint8_t*>(host.data()), host.size());
-  return core::to_hex({digest, 4});
-}
-
 class LocalBackend final : public Backend {
 public:
-  explicit LocalBackend(fs::path root) : m_root(std::move(root)), m_host_tag(temp_prefix_for_host()) {}
+  explicit LocalBackend(fs::path root) : m_root(std::move(root)) {}
 
   std::string location() const override { return "local:" + m_root.string(); }
 
@@ -68,9 +53,7 @@ public:
 
   core::Result<void> save(FileType type, const std::string& name, core::ByteView data) override {
     fs::path final_path = TRY(path_for(type, name));
-    uint8_t random[6];
-    randombytes_buf(random, sizeof random);
-    fs::path temp = m_root / "tmp" / fmt::format("{}-{}-{}", m_host_tag, ::getpid(), core::to_hex(random));
+    fs::path temp = m_root / "tmp" / new_temp_name();
     core::UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
     if (!fd) return core::fail_errno(fmt::format("create {}", temp.string()), errno);
     auto cleanup = [&](core::Error error) -> core::Result<void> {
@@ -150,17 +133,7 @@ public:
     TRY(list_dir(dir, entries, Filter::any));
     size_t removed = 0;
     for (const auto& entry : entries) {
-      bool remove_it = which == Leftovers::all;
-      if (!remove_it) {
-        // <host tag>-<pid>-<random>
-        auto first = entry.name.find('-');
-        auto second = entry.name.find('-', first + 1);
-        if (first != std::string::npos && second != std::string::npos &&
-            entry.name.substr(0, first) == m_host_tag) {
-          int pid = std::atoi(entry.name.substr(first + 1, second - first - 1).c_str());
-          remove_it = !core::process_alive(pid);
-        }
-      }
+      bool remove_it = which == Leftovers::all || temp_owner_is_dead(entry.name);
       if (remove_it && ::unlink((dir / entry.name).c_str()) == 0) ++removed;
     }
     return removed;
@@ -171,7 +144,7 @@ private:
 
   core::Result<fs::path> path_for(FileType type, const std::string& name) const {
     if (type == FileType::config) return m_root / "config";
-    if (!valid_name(name)) return fail(Errc::failed, "invalid repository file name '{}'", name);
+    if (!valid_file_name(name)) return fail(Errc::failed, "invalid repository file name '{}'", name);
     fs::path dir = m_root / std::string(file_type_name(type));
     if (type == FileType::pack) dir /= name.substr(0, 2);
     return dir / name;
@@ -187,7 +160,7 @@ private:
     while (dirent* entry = ::readdir(handle)) {
       std::string name = entry->d_name;
       if (name == "." || name == "..") continue;
-      if (filter == Filter::ids && !valid_name(name)) continue;
+      if (filter == Filter::ids && !valid_file_name(name)) continue;
       struct stat st{};
       if (::fstatat(::dirfd(handle), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
       if (!S_ISREG(st.st_mode)) continue;
@@ -197,7 +170,6 @@ private:
   }
 
   fs::path m_root;
-  std::string m_host_tag;
 };
 
 } // namespace

@@ -14,6 +14,7 @@
 
 #include "anemone/core/bytes.hpp"
 #include "anemone/core/error.hpp"
+#include "anemone/ssh/sftp_session.hpp"
 
 namespace anemone::repo {
 
@@ -46,5 +47,18 @@ public:
 };
 
 std::unique_ptr<Backend> make_local_backend(const std::string& path);
+
+// A repository under `root` on an SFTP server, over up to `connections` sessions opened on demand.
+// A session whose transport fails is dropped and replaced on next use.
+std::unique_ptr<Backend> make_sftp_backend(ssh::SshTarget target, std::string root, size_t connections);
+
+// Decorator: retries operations that failed with Errc::io (a dropped connection, a timeout) with
+// exponential backoff, `attempts` times in all. A save whose earlier attempt may have landed counts
+// as done when the file is there with the right size.
+struct RetryPolicy {
+  int attempts = 5;
+  int first_delay_ms = 500;
+};
+std::unique_ptr<Backend> with_retries(std::unique_ptr<Backend> inner, RetryPolicy policy);
 
 } // namespace anemone::repo
