@@ -1,9 +1,18 @@
 #!/usr/bin/env python3
-"""Format bench/engine.sh results: text tables on stdout, Markdown to a file.
+"""Format bench/engine.sh and bench/sftp.sh results: text tables on stdout, Markdown to a file.
 
 usage: report.py INFO.tsv RESULTS.tsv OUT.md
   INFO.tsv     key<TAB>value lines (command, date, nproc, versions, ...)
   RESULTS.tsv  tool<TAB>phase<TAB>seconds<TAB>peak_kib<TAB>bytes_added<TAB>status
+
+Optional INFO keys (absent: the engine benchmark's defaults):
+  title       Markdown heading text before the date (default "Engine benchmark")
+  phases      space-separated subset of backup1 backup2 backup3 restore to report
+  goals       space-separated ROW=GOAL pairs replacing every ratio goal, ROW being a
+              RATIO_ROWS label with spaces as underscores (e.g. backup1_time=0.7);
+              rows not named get no goal
+  desc_PHASE  description of PHASE (e.g. desc_restore)
+  settings    the Markdown "Settings:" sentence
 """
 
 import sys
@@ -55,6 +64,31 @@ def load(info_path, res_path):
             tool, phase, secs, kib, added, status = f
             res[(tool, phase)] = {"secs": num(secs), "kib": num(kib), "added": num(added), "status": status}
     return info, res
+
+
+def configure(info):
+    """Apply the optional INFO keys to PHASES, PHASE_DESC and RATIO_ROWS."""
+    global PHASES, RATIO_ROWS
+    if info.get("phases"):
+        want = info["phases"].split()
+        unknown = [p for p in want if p not in PHASES]
+        if unknown:
+            sys.exit("report.py: unknown phases in INFO: %s" % " ".join(unknown))
+        PHASES = [p for p in PHASES if p in want]
+        RATIO_ROWS = [r for r in RATIO_ROWS if r[1] is None or r[1] in PHASES]
+    for p in PHASES:
+        if info.get("desc_" + p):
+            PHASE_DESC[p] = info["desc_" + p]
+    if "goals" in info:
+        goals = {}
+        for item in info["goals"].split():
+            k, _, v = item.partition("=")
+            goals[k] = float(v)
+        labels = {r[0].replace(" ", "_") for r in RATIO_ROWS}
+        unknown = [k for k in goals if k not in labels]
+        if unknown:
+            sys.exit("report.py: unknown goal rows in INFO: %s" % " ".join(unknown))
+        RATIO_ROWS = [(l, p, m, goals.get(l.replace(" ", "_"))) for l, p, m, _ in RATIO_ROWS]
 
 
 def metric(res, tool, phase, m):
@@ -140,6 +174,7 @@ def main():
     if len(sys.argv) != 4:
         sys.exit(__doc__)
     info, res = load(sys.argv[1], sys.argv[2])
+    configure(info)
     tools = info.get("tools", "").split()
     rh, rr = rows_results(info, res)
     qh, qr = rows_ratios(info, res)
@@ -159,7 +194,7 @@ def main():
     print(text_table(qh, qr))
 
     md = []
-    md.append("## Engine benchmark — %s" % info.get("date", "?"))
+    md.append("## %s — %s" % (info.get("title", "Engine benchmark"), info.get("date", "?")))
     md.append("")
     md.append("- Command: `%s`" % info.get("command", "bench/engine.sh"))
     md.append("- Date: %s" % info.get("date", "?"))
@@ -170,11 +205,12 @@ def main():
     md.append("- Data set (`--size-gib %s`): %s" % (info.get("size_gib", "?"), data))
     for t, v in versions:
         md.append("- %s: `%s`" % (t, v))
-    md.append("- Settings: restic repo v2 (compression auto); borg `repokey-blake2`, "
-              "`--compression zstd,3`; anemone local target. \"Bytes added\" is the growth of "
-              "the repository directory (`du -sb`) during the phase; peak memory is the max RSS "
-              "reported by GNU time. backup3 bytes added depends on where chunk boundaries fall (restic "
-              "picks a random chunker polynomial per repository), so it varies between runs.")
+    md.append("- Settings: " + info.get("settings", (
+        "restic repo v2 (compression auto); borg `repokey-blake2`, "
+        "`--compression zstd,3`; anemone local target. \"Bytes added\" is the growth of "
+        "the repository directory (`du -sb`) during the phase; peak memory is the max RSS "
+        "reported by GNU time. backup3 bytes added depends on where chunk boundaries fall (restic "
+        "picks a random chunker polynomial per repository), so it varies between runs.")))
     md.append("- Phases: " + "; ".join("%s = %s" % (p, PHASE_DESC[p]) for p in PHASES) + ".")
     md.append("")
     md.append("### Results")

@@ -1,5 +1,7 @@
 #include "anemone/config/config.hpp"
+#include "anemone/core/bytes.hpp"
 
+#include <cctype>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
@@ -38,8 +40,9 @@ constexpr int k_max_connections = 16;
 // Each level's keys. The "reserved" lists belong to later releases (sftp server, wireguard,
 // platform, health, disaster recovery, scheduling): accepted and ignored so that a config written
 // for a newer release still loads, while a typo anywhere else is rejected.
-constexpr std::string_view k_top_keys[] = {"server", "paths", "state", "backup"};
-constexpr std::string_view k_top_reserved[] = {"sftp", "wireguard", "platform", "health", "dr"};
+constexpr std::string_view k_top_keys[] = {"server", "paths", "state", "backup", "sftp"};
+constexpr std::string_view k_top_reserved[] = {"wireguard", "platform", "health", "dr"};
+constexpr std::string_view k_sftp_keys[] = {"port", "listen", "backups_dir", "default_quota"};
 constexpr std::string_view k_server_keys[] = {"name"};
 constexpr std::string_view k_paths_keys[] = {"secrets", "logs"};
 constexpr std::string_view k_state_keys[] = {"path"};
@@ -274,6 +277,28 @@ core::Result<void> parse_backup(const Reader& reader, const Field& field, Config
   return {};
 }
 
+core::Result<void> parse_sftp(const Reader& reader, const Field& field, Config& config) {
+  MapReader map = TRY(reader.map(field, k_sftp_keys));
+  if (auto port = map.optional("port")) config.sftp.port = TRY(reader.integer(*port, 1, k_max_port));
+  if (auto listen = map.optional("listen")) {
+    config.sftp.listen = TRY(reader.string(*listen));
+    // It ends up in sshd_config: only address characters.
+    for (char c : config.sftp.listen)
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == ':' || c == '-'))
+        return tl::unexpected(reader.error(listen->mark(), listen->path,
+                                           "expected an IP address or host name, got " + quote(config.sftp.listen)));
+  }
+  if (auto dir = map.optional("backups_dir")) config.sftp.backups_dir = TRY(read_absolute_path(reader, *dir));
+  if (auto quota = map.optional("default_quota")) {
+    std::string text = TRY(reader.string(*quota));
+    auto size = core::parse_size(text);
+    if (!size || *size == 0)
+      return tl::unexpected(reader.error(quota->mark(), quota->path, "expected a size like 50G or 512M, got " + quote(text)));
+    config.sftp.default_quota = *size;
+  }
+  return {};
+}
+
 core::Result<Config> parse_document(const Reader& reader, const YAML::Node& root, const std::filesystem::path& file) {
   if (root.IsNull())
     return tl::unexpected(reader.error(root.Mark(), "", "expected a map with at least server.name, got an empty file"));
@@ -285,10 +310,12 @@ core::Result<Config> parse_document(const Reader& reader, const YAML::Node& root
   std::optional<Field> paths = map.optional("paths");
   std::optional<Field> state = map.optional("state");
   std::optional<Field> backup = map.optional("backup");
+  std::optional<Field> sftp = map.optional("sftp");
   core::Result<void> done = parse_server(reader, server, config);
   if (done && paths) done = parse_paths(reader, *paths, config);
   if (done && state) done = parse_state(reader, *state, config);
   if (done && backup) done = parse_backup(reader, *backup, config);
+  if (done && sftp) done = parse_sftp(reader, *sftp, config);
   if (!done) return tl::unexpected(std::move(done).error());
   return config;
 }

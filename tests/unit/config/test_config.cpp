@@ -235,6 +235,25 @@ backup:
   CHECK(config.server_name == "site-a");
 }
 
+TEST_CASE("the sftp receiver section has defaults and validates its values", "[config]") {
+  Config defaults = parsed("server:\n  name: site-a\n");
+  CHECK(defaults.sftp.port == 22222);
+  CHECK(defaults.sftp.listen == "0.0.0.0");
+  CHECK(defaults.sftp.backups_dir == "/backups");
+  CHECK(defaults.sftp.default_quota == (50ull << 30));
+  Config set = parsed("server:\n  name: site-a\nsftp:\n  port: 2222\n  listen: 127.0.0.1\n"
+                      "  backups_dir: /srv/backups\n  default_quota: 512M\n");
+  CHECK(set.sftp.port == 2222);
+  CHECK(set.sftp.listen == "127.0.0.1");
+  CHECK(set.sftp.backups_dir == "/srv/backups");
+  CHECK(set.sftp.default_quota == (512ull << 20));
+  CHECK(error_of("server:\n  name: a\nsftp:\n  default_quota: lots\n") ==
+        "config.yaml:4:18: sftp.default_quota: expected a size like 50G or 512M, got \"lots\"");
+  CHECK(error_of("server:\n  name: a\nsftp:\n  listen: \"0.0.0.0\\nPermitRootLogin yes\"\n") ==
+        "config.yaml:4:11: sftp.listen: expected an IP address or host name, got \"0.0.0.0\\x0aPermitRootLogin yes\"");
+  CHECK(error_of("server:\n  name: a\nsftp:\n  prot: 1\n") == "config.yaml:4:3: sftp.prot: unknown key (did you mean port?)");
+}
+
 TEST_CASE("find_target finds a target by name and returns nullptr otherwise", "[config]") {
   Config config = parsed(k_full_config);
   const Target* target = config.find_target("site-b");
@@ -290,7 +309,7 @@ backup:
       compression: max
 )") == "config.yaml:7:7: backup.sources[0].compression: unknown key (expected one of: name, path, exclude)");
   CHECK(error_of("server:\n  name: a\nr: 1\n") ==
-        "config.yaml:3:1: r: unknown key (expected one of: server, paths, state, backup)");
+        "config.yaml:3:1: r: unknown key (expected one of: server, paths, state, backup, sftp)");
   CHECK(error_of("server:\n  name: a\n  ? [x, y]\n  : 1\n") ==
         "config.yaml:3:5: server: expected a key name, got a list");
 }

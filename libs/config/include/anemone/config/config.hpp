@@ -48,6 +48,14 @@ struct Target {
   Retention retention;
 };
 
+// The receiving side (sftp-receiver-quota): one chrooted SFTP account per peer.
+struct SftpReceiver {
+  int port = 22222;
+  std::string listen = "0.0.0.0";
+  std::filesystem::path backups_dir = "/backups"; // /backups/<peer>/ holds each jail
+  uint64_t default_quota = 50ull << 30;
+};
+
 struct Config {
   std::filesystem::path file; // where it was loaded from
   std::string server_name;
@@ -57,6 +65,7 @@ struct Config {
   std::optional<std::filesystem::path> passphrase_file;
   std::vector<Source> sources;
   std::vector<Target> targets;
+  SftpReceiver sftp;
 
   const Target* find_target(std::string_view name) const;
 };
