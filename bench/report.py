@@ -13,6 +13,7 @@ Optional INFO keys (absent: the engine benchmark's defaults):
               rows not named get no goal
   desc_PHASE  description of PHASE (e.g. desc_restore)
   settings    the Markdown "Settings:" sentence
+  stored_TOOL bytes in TOOL's repository at the end of the run (adds a ratio row)
 """
 
 import sys
@@ -151,6 +152,10 @@ def rows_ratios(info, res):
             g = "<= %.1fx restic" % goal
             st = "n/a" if ar is None else ("PASS" if ar <= goal else "MISS")
         rows.append([label, fmt_ratio(ar), fmt_ratio(ab), g, st, fmt_ratio(br)])
+    if any(("stored_" + t) in info for t in TOOLS):
+        a, r, b = (num(info.get("stored_" + t, "")) for t in TOOLS)
+        rows.append(["repository size (end)", fmt_ratio(ratio(a, r)), fmt_ratio(ratio(a, b)), "-", "-",
+                     fmt_ratio(ratio(b, r))])
     return ["metric", "anemone/restic", "anemone/borg", "goal", "status", "borg/restic (ref)"], rows
 
 
@@ -212,6 +217,10 @@ def main():
         "reported by GNU time. backup3 bytes added depends on where chunk boundaries fall (restic "
         "picks a random chunker polynomial per repository), so it varies between runs.")))
     md.append("- Phases: " + "; ".join("%s = %s" % (p, PHASE_DESC[p]) for p in PHASES) + ".")
+    stored = [(t, num(info["stored_" + t])) for t in TOOLS if "stored_" + t in info]
+    if stored:
+        md.append("- Repository size at the end (`du -sb`): " + ", ".join(
+            "%s %s" % (t, fmt_bytes(b)) for t, b in stored) + ".")
     md.append("")
     md.append("### Results")
     md.append("")

@@ -45,6 +45,18 @@ CREATE TABLE files_cache (
   PRIMARY KEY (target, path)
 ) WITHOUT ROWID;
 )sql",
+      // 2: the SFTP accounts this site keeps for its peers (sftp-receiver-quota).
+      R"sql(
+CREATE TABLE sftp_accounts (
+  name TEXT PRIMARY KEY,
+  ssh_key TEXT NOT NULL,
+  quota_bytes INTEGER NOT NULL,
+  used_bytes INTEGER NOT NULL DEFAULT 0,
+  over_quota INTEGER NOT NULL DEFAULT 0,
+  created_ns INTEGER NOT NULL,
+  scanned_ns INTEGER NOT NULL DEFAULT 0
+);
+)sql",
   };
   return k_steps;
 }

@@ -1,0 +1,178 @@
+#include "anemone/peers/receiver.hpp"
+
+#include <cerrno>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "anemone/core/fs.hpp"
+
+namespace anemone::peers {
+
+using core::Errc;
+using core::fail;
+namespace fs = std::filesystem;
+
+ReceiverLayout receiver_layout(const config::Config& config) {
+  ReceiverLayout layout;
+  layout.backups_dir = config.sftp.backups_dir;
+  layout.keys_dir = config.sftp.backups_dir / ".keys";
+  layout.host_key = config.secrets_dir / "ssh_host_ed25519_key";
+  return layout;
+}
+
+std::string render_sshd_config(const config::Config& config, const std::vector<Account>& accounts) {
+  ReceiverLayout layout = receiver_layout(config);
+  std::string out = fmt::format(
+      "# Written by sftp-receiver-quota from {}; changes here are overwritten.\n"
+      "Port {}\nListenAddress {}\nHostKey {}\nPidFile none\n"
+      "AuthorizedKeysFile {}/%u\n"
+      "PubkeyAuthentication yes\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
+      "PermitEmptyPasswords no\nPermitRootLogin no\nUsePAM no\nStrictModes yes\n"
+      "AllowGroups {}\n"
+      "DisableForwarding yes\nAllowTcpForwarding no\nAllowStreamLocalForwarding no\nAllowAgentForwarding no\n"
+      "X11Forwarding no\nPermitTunnel no\nGatewayPorts no\nPermitTTY no\nPermitUserRC no\nPermitUserEnvironment no\n"
+      "PrintMotd no\nSubsystem sftp internal-sftp\nLogLevel VERBOSE\n",
+      config.file.string(), config.sftp.port, config.sftp.listen, layout.host_key.string(), layout.keys_dir.string(),
+      k_peers_group);
+  // The first Match that sets ForceCommand wins, so peers over quota come before the general rule.
+  for (const auto& account : accounts)
+    if (account.over_quota)
+      out += fmt::format("\n# {} is over its quota: reads and deletes only.\nMatch User {}\n  ChrootDirectory {}\n"
+                         "  ForceCommand internal-sftp -d /repo -P write,mkdir,setstat,fsetstat,symlink,hardlink\n",
+                         account.name, account.name, layout.jail(account.name).string());
+  out += fmt::format("\nMatch Group {}\n  ChrootDirectory {}/%u\n  ForceCommand internal-sftp -d /repo\n", k_peers_group,
+                     layout.backups_dir.string());
+  return out;
+}
+
+namespace {
+
+// Runs a system tool without a shell; arguments are validated names, never secrets.
+core::Result<void> run_tool(const std::vector<std::string>& argv) {
+  pid_t child = ::fork();
+  if (child < 0) return core::fail_errno("fork", errno);
+  if (child == 0) {
+    std::vector<char*> args;
+    for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+    args.push_back(nullptr);
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    return fail(Errc::failed, "{} failed (exit {})", argv[0], WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  return {};
+}
+
+// A directory with exactly this owner and mode; sshd refuses a chroot or key path whose components
+// are writable by anyone but root.
+core::Result<bool> ensure_directory(const fs::path& path, uid_t uid, gid_t gid, mode_t mode) {
+  bool changed = false;
+  struct stat st{};
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (::mkdir(path.c_str(), mode) != 0) return core::fail_errno("create " + path.string(), errno);
+    changed = true;
+    ::lstat(path.c_str(), &st);
+  }
+  if (!S_ISDIR(st.st_mode)) return fail(Errc::failed, "{} exists and is not a directory", path.string());
+  if (st.st_uid != uid || st.st_gid != gid) {
+    if (::lchown(path.c_str(), uid, gid) != 0) return core::fail_errno("chown " + path.string(), errno);
+    changed = true;
+  }
+  if ((st.st_mode & 07777) != mode) {
+    if (::chmod(path.c_str(), mode) != 0) return core::fail_errno("chmod " + path.string(), errno);
+    changed = true;
+  }
+  return changed;
+}
+
+core::Result<bool> ensure_file(const fs::path& path, const std::string& content, mode_t mode) {
+  auto existing = core::read_text_file(path);
+  struct stat st{};
+  if (existing && *existing == content && ::stat(path.c_str(), &st) == 0 && (st.st_mode & 07777) == mode &&
+      st.st_uid == 0)
+    return false;
+  TRY(core::write_file_atomic(path, core::as_bytes(content), mode));
+  return true;
+}
+
+} // namespace
+
+core::Result<SyncReport> sync_receiver(const config::Config& config, const std::vector<Account>& accounts) {
+  SyncReport report;
+  ReceiverLayout layout = receiver_layout(config);
+  if (::getgrnam(k_peers_group) == nullptr) {
+    TRY(run_tool({"groupadd", "--system", k_peers_group}));
+    report.changes.push_back(fmt::format("created group {}", k_peers_group));
+  }
+  group* peers_group = ::getgrnam(k_peers_group);
+  if (!peers_group) return fail(Errc::failed, "group {} is missing after groupadd", k_peers_group);
+  gid_t peers_gid = peers_group->gr_gid;
+
+  if (!fs::exists(layout.host_key)) {
+    TRY(core::make_directories(config.secrets_dir, 0700));
+    TRY(run_tool({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", config.server_name, "-f", layout.host_key.string()}));
+    report.changes.push_back(fmt::format("created the host key {}", layout.host_key.string()));
+  }
+  TRY(core::make_directories(layout.backups_dir.parent_path(), 0755));
+  if (TRY(ensure_directory(layout.backups_dir, 0, 0, 0755))) report.changes.push_back("prepared " + layout.backups_dir.string());
+  if (TRY(ensure_directory(layout.keys_dir, 0, 0, 0755))) report.changes.push_back("prepared " + layout.keys_dir.string());
+
+  for (const auto& account : accounts) {
+    TRY(validate_account_name(account.name));
+    passwd* user = ::getpwnam(account.name.c_str());
+    if (user && user->pw_gid != peers_gid)
+      return fail(Errc::failed, "the Unix user {} exists and is not a peer account; choose another peer name",
+                  account.name);
+    if (!user) {
+      // No home, no shell, no password: the account exists only for sshd's chroot and key check.
+      // The password field is '*' (no password matches), not '!' (locked): sshd without PAM refuses
+      // even key logins to a locked account.
+      TRY(run_tool({"useradd", "--system", "--no-create-home", "--home-dir", "/", "--shell", "/usr/sbin/nologin",
+                    "--gid", k_peers_group, "--password", "*", account.name}));
+      report.changes.push_back("created Unix user " + account.name);
+      user = ::getpwnam(account.name.c_str());
+      if (!user) return fail(Errc::failed, "user {} is missing after useradd", account.name);
+    }
+    fs::path jail = layout.jail(account.name);
+    if (TRY(ensure_directory(jail, 0, 0, 0755))) report.changes.push_back("prepared jail " + jail.string());
+    for (auto sub : {"repo", "config"})
+      if (TRY(ensure_directory(jail / sub, user->pw_uid, peers_gid, 0700)))
+        report.changes.push_back(fmt::format("prepared {}/{}", jail.string(), sub));
+    // restrict: no forwarding, no pty, no agent, whatever sshd_config says.
+    if (TRY(ensure_file(layout.keys_dir / account.name, "restrict " + account.ssh_key + "\n", 0644)))
+      report.changes.push_back("wrote the key of " + account.name);
+  }
+
+  // Peer users that no account names any more: their login goes now; their data stays.
+  std::vector<std::string> stale;
+  setpwent();
+  while (passwd* user = ::getpwent()) {
+    if (user->pw_gid != peers_gid) continue;
+    bool known = false;
+    for (const auto& account : accounts) known = known || account.name == user->pw_name;
+    if (!known) stale.push_back(user->pw_name);
+  }
+  endpwent();
+  for (const auto& name : stale) {
+    fs::remove(layout.keys_dir / name);
+    TRY(run_tool({"userdel", name}));
+    report.changes.push_back("removed Unix user " + name);
+  }
+  return report;
+}
+
+core::Result<void> remove_jail(const config::Config& config, const std::string& peer) {
+  TRY(validate_account_name(peer));
+  std::error_code error;
+  fs::remove_all(receiver_layout(config).jail(peer), error);
+  if (error) return fail(Errc::io, "remove the jail of {}: {}", peer, error.message());
+  return {};
+}
+
+} // namespace anemone::peers

@@ -1,0 +1,102 @@
+#include "anemone/peers/receiver_commands.hpp"
+
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+
+#include "anemone/core/bytes.hpp"
+#include "anemone/core/fs.hpp"
+#include "anemone/core/log.hpp"
+#include "anemone/core/time.hpp"
+#include "anemone/peers/accounts.hpp"
+#include "anemone/peers/receiver.hpp"
+
+namespace anemone::peers {
+
+using core::Errc;
+using nlohmann::json;
+
+namespace {
+void print(const std::string& text) {
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fflush(stdout);
+}
+
+core::Result<uint64_t> quota_value(const std::string& text) {
+  auto size = core::parse_size(text);
+  if (!size || *size == 0) return core::fail(Errc::usage, "'{}' is not a size like 50G or 512M", text);
+  return *size;
+}
+} // namespace
+
+core::Result<void> cmd_account_add(const config::Config& config, const AccountAddOptions& options) {
+  uint64_t quota = options.quota ? TRY(quota_value(*options.quota)) : config.sftp.default_quota;
+  auto db = TRY(state::Db::open(config.state_path));
+  TRY(add_account(db, options.name, options.ssh_key, quota));
+  core::log_info("account {} added with a quota of {}", options.name, core::format_bytes(quota));
+  print(fmt::format("account {} added (quota {}); run `sftp-receiver-quota sync` to apply it\n", options.name,
+                    core::format_bytes(quota)));
+  return {};
+}
+
+core::Result<void> cmd_account_remove(const config::Config& config, const std::string& name, bool keep_data) {
+  auto db = TRY(state::Db::open(config.state_path));
+  TRY(remove_account(db, name));
+  auto accounts = TRY(list_accounts(db));
+  TRY(sync_receiver(config, accounts)); // the login goes at once
+  if (!keep_data) TRY(remove_jail(config, name));
+  core::log_info("account {} removed{}", name, keep_data ? " (data kept)" : " with its data");
+  print(fmt::format("account {} removed{}\n", name, keep_data ? "; its data stays in its jail" : " with its data"));
+  return {};
+}
+
+core::Result<void> cmd_account_set_quota(const config::Config& config, const std::string& name, const std::string& quota) {
+  uint64_t bytes = TRY(quota_value(quota));
+  auto db = TRY(state::Db::open(config.state_path));
+  TRY(set_quota(db, name, bytes));
+  print(fmt::format("quota of {} set to {}\n", name, core::format_bytes(bytes)));
+  return {};
+}
+
+core::Result<void> cmd_account_list(const config::Config& config, bool as_json) {
+  auto db = TRY(state::Db::open(config.state_path));
+  auto accounts = TRY(list_accounts(db));
+  if (as_json) {
+    json list = json::array();
+    for (const auto& a : accounts)
+      list.push_back({{"name", a.name}, {"ssh_key", a.ssh_key}, {"quota_bytes", a.quota_bytes},
+                      {"used_bytes", a.used_bytes}, {"state", a.over_quota ? "over_quota" : "ok"},
+                      {"created", core::format_utc(a.created_ns)},
+                      {"scanned", a.scanned_ns ? core::format_utc(a.scanned_ns) : ""}});
+    print(list.dump(2) + "\n");
+    return {};
+  }
+  print(fmt::format("{:<32} {:>12} {:>12}  {}\n", "ACCOUNT", "USED", "QUOTA", "STATE"));
+  for (const auto& a : accounts)
+    print(fmt::format("{:<32} {:>12} {:>12}  {}\n", a.name, core::format_bytes(a.used_bytes),
+                      core::format_bytes(a.quota_bytes), a.over_quota ? "over quota" : "ok"));
+  return {};
+}
+
+core::Result<void> cmd_sshd_config(const config::Config& config, const std::string& output) {
+  auto db = TRY(state::Db::open(config.state_path));
+  auto accounts = TRY(list_accounts(db));
+  std::string text = render_sshd_config(config, accounts);
+  if (output.empty() || output == "-") print(text);
+  else TRY(core::write_file_atomic(output, core::as_bytes(text), 0644));
+  return {};
+}
+
+core::Result<void> cmd_sync(const config::Config& config, bool as_json) {
+  auto db = TRY(state::Db::open(config.state_path));
+  auto accounts = TRY(list_accounts(db));
+  auto report = TRY(sync_receiver(config, accounts));
+  for (const auto& change : report.changes) core::log_info("sync: {}", change);
+  if (as_json) print(json{{"changes", report.changes}, {"accounts", accounts.size()}}.dump(2) + "\n");
+  else print(report.changes.empty() ? std::string("nothing to change\n")
+                                    : fmt::format("{} change(s):\n  {}\n", report.changes.size(),
+                                                  fmt::join(report.changes, "\n  ")));
+  return {};
+}
+
+} // namespace anemone::peers

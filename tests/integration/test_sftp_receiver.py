@@ -1,0 +1,181 @@
+"""sftp-receiver-quota with a real OpenSSH sshd running the config it renders: accounts, sync (twice:
+the second changes nothing), each peer jailed with SFTP only, attacked with the OpenSSH clients as a
+peer would, a real backup through the jail, and a removed account refused at once."""
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+
+import harness
+from harness import CheckedSite, tree_manifest_bytes, manifest_diff
+
+
+def free_port():
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    return port
+
+
+class Receiver:
+    def __init__(self, scratch):
+        harness.require_ci_prerequisite(os.path.exists("/usr/sbin/sshd"), "OpenSSH sshd")
+        os.makedirs("/var/lib/anemone-test", exist_ok=True)
+        os.chmod("/var/lib/anemone-test", 0o755)
+        self.base = tempfile.mkdtemp(prefix="receiver-", dir="/var/lib/anemone-test")
+        os.chmod(self.base, 0o755)
+        self.port = free_port()
+        self.config = os.path.join(scratch, "receiver.yaml")
+        with open(self.config, "w") as f:
+            f.write(f"server:\n  name: receiver\npaths:\n  secrets: {self.base}/secrets\n  logs: {scratch}/logs\n"
+                    f"state:\n  path: {scratch}/receiver-state/anemone.db\n"
+                    f"sftp:\n  port: {self.port}\n  listen: 127.0.0.1\n  backups_dir: {self.base}/backups\n"
+                    "  default_quota: 1G\n")
+        self.sshd = None
+        self.names = []
+
+    def tool(self, *args):
+        return subprocess.run([os.path.join(harness.BIN, "sftp-receiver-quota"), "--config", self.config, *args],
+                              capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120)
+
+    def start_sshd(self):
+        rendered = os.path.join(self.base, "sshd_config")
+        r = self.tool("sshd-config", "--output", rendered)
+        assert r.returncode == 0, r
+        os.makedirs("/run/sshd", exist_ok=True)
+        check = subprocess.run(["/usr/sbin/sshd", "-t", "-f", rendered], capture_output=True, text=True)
+        assert check.returncode == 0, f"sshd rejects the rendered config: {check.stderr}"
+        self.sshd = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", rendered], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        with open(os.path.join(self.base, "secrets", "ssh_host_ed25519_key.pub")) as f:
+            self.host_key = " ".join(f.read().split()[:2])
+        self.known_hosts = os.path.join(self.base, "known_hosts")
+        with open(self.known_hosts, "w") as f:
+            f.write(f"[127.0.0.1]:{self.port} {self.host_key}\n")
+
+    def client_args(self, key):
+        return ["-i", key, "-o", f"UserKnownHostsFile={self.known_hosts}", "-o", "StrictHostKeyChecking=yes",
+                "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "ConnectTimeout=10"]
+
+    def sftp(self, user, key, commands):
+        return subprocess.run(["sftp", "-P", str(self.port), *self.client_args(key), "-b", "-", f"{user}@127.0.0.1"],
+                              input=commands, capture_output=True, text=True, timeout=60)
+
+    def ssh(self, user, key, *extra):
+        return subprocess.run(["ssh", "-p", str(self.port), *self.client_args(key), *extra, f"{user}@127.0.0.1"],
+                              capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+
+    def close(self):
+        if self.sshd and self.sshd.poll() is None:
+            self.sshd.terminate()
+            self.sshd.wait(timeout=10)
+        for name in self.names:
+            self.tool("account", "remove", name)
+            subprocess.run(["userdel", name], capture_output=True)
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+def make_key(directory, name):
+    path = os.path.join(directory, name)
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", path], check=True)
+    with open(path + ".pub") as f:
+        return path, f.read().strip()
+
+
+def test_accounts_jails_and_a_backup_through_sshd(scratch):
+    receiver = Receiver(scratch)
+    try:
+        tag = secrets.token_hex(3)
+        peer_a, peer_b = f"pa{tag}", f"pb{tag}"
+        key_a, pub_a = make_key(scratch, "a_key")
+        key_b, pub_b = make_key(scratch, "b_key")
+
+        # Bad input is refused before anything changes.
+        assert receiver.tool("account", "add", "Bad_Name", "--ssh-key", pub_a).returncode != 0
+        r = receiver.tool("account", "add", peer_a, "--ssh-key", "ssh-rsa AAAAB3NzaC1yc2E")
+        assert r.returncode != 0 and "ed25519" in r.stderr, r
+        r = receiver.tool("account", "add", peer_a, "--ssh-key", pub_a + "\nssh-ed25519 AAAA")
+        assert r.returncode != 0, r
+
+        for name, pub in ((peer_a, pub_a), (peer_b, pub_b)):
+            receiver.names.append(name)
+            r = receiver.tool("account", "add", name, "--ssh-key", pub, "--quota", "2G")
+            assert r.returncode == 0, r
+        listed = {a["name"]: a for a in json.loads(receiver.tool("account", "list", "--json").stdout)}
+        assert listed[peer_a]["quota_bytes"] == 2 << 30 and listed[peer_a]["state"] == "ok", listed
+
+        first = json.loads(receiver.tool("sync", "--json").stdout)
+        assert any(peer_a in c for c in first["changes"]), first
+        second = json.loads(receiver.tool("sync", "--json").stdout)
+        assert second["changes"] == [], f"a second sync must change nothing: {second}"
+
+        jail_b = os.path.join(receiver.base, "backups", peer_b)
+        with open(os.path.join(jail_b, "repo", "secret-of-b"), "w") as f:
+            f.write("b's data")
+        receiver.start_sshd()
+
+        # Peer A sees its own jail only.
+        r = receiver.sftp(peer_a, key_a, "pwd\nls -1 /\nput /etc/hostname /repo/uploaded\nls -1 /repo\n")
+        assert r.returncode == 0, r
+        assert "/repo" in r.stdout and "uploaded" in r.stdout, r
+        assert peer_b not in r.stdout and "secret-of-b" not in r.stdout, r
+        for attempt in (f"get /../{peer_b}/repo/secret-of-b {scratch}/stolen",
+                        f"get /repo/../../{peer_b}/repo/secret-of-b {scratch}/stolen",
+                        f"ls /../{peer_b}", f"rm /../{peer_b}/repo/secret-of-b",
+                        f"rename /../{peer_b}/repo/secret-of-b /repo/mine", "get /etc/shadow " + scratch + "/shadow"):
+            r = receiver.sftp(peer_a, key_a, attempt + "\n")
+            assert r.returncode != 0, f"{attempt} must fail: {r}"
+        assert not os.path.exists(os.path.join(scratch, "stolen"))
+        assert os.path.exists(os.path.join(jail_b, "repo", "secret-of-b"))
+        # A symlink A uploads cannot lead out of its jail.
+        receiver.sftp(peer_a, key_a, f"symlink /../{peer_b}/repo/secret-of-b /repo/link\n")
+        r = receiver.sftp(peer_a, key_a, f"get /repo/link {scratch}/via-link\n")
+        assert r.returncode != 0 and not os.path.exists(os.path.join(scratch, "via-link")), r
+
+        # No shell, no command, no forwarding.
+        r = receiver.ssh(peer_a, key_a, "id")
+        assert "uid=" not in r.stdout, r
+        # Port forwarding (here: stdio forwarding to the receiver's own port) is refused.
+        r = receiver.ssh(peer_a, key_a, "-W", f"127.0.0.1:{receiver.port}")
+        assert r.returncode != 0 and "SSH-2.0" not in r.stdout, r
+        # B's key does not open A's account.
+        assert receiver.sftp(peer_a, key_b, "ls\n").returncode != 0
+
+        # A real backup from site A into its jail, restored byte-identical.
+        site = CheckedSite(os.path.join(scratch, "site-a"), targets=[{
+            "name": "receiver", "type": "sftp", "host": "127.0.0.1", "port": receiver.port, "user": peer_a,
+            "path": "/repo/anemone", "identity_file": key_a, "host_key": receiver.host_key}])
+        site.write("docs/a.txt", "alpha\n" * 1000)
+        site.write("big.bin", harness.random_bytes("receiver", 3 << 20))
+        site.run("init", "--kdf", "interactive", check=0)
+        site.run("run", check=0)
+        out = os.path.join(scratch, "restored")
+        site.run("restore", "latest", "--target", "receiver", "--to", out, check=0)
+        expected, actual = tree_manifest_bytes(site.source), tree_manifest_bytes(os.path.join(out, "data"))
+        assert expected == actual, manifest_diff(expected, actual)
+        assert os.path.isdir(os.path.join(receiver.base, "backups", peer_a, "repo", "anemone", "data"))
+
+        # Removing A: its key is refused at once; B keeps working.
+        r = receiver.tool("account", "remove", peer_a, "--keep-data")
+        assert r.returncode == 0, r
+        assert receiver.sftp(peer_a, key_a, "ls\n").returncode != 0
+        assert os.path.isdir(os.path.join(receiver.base, "backups", peer_a, "repo"))
+        assert receiver.sftp(peer_b, key_b, "ls /repo\n").returncode == 0
+    finally:
+        receiver.close()
+
+
+if __name__ == "__main__":
+    harness.main([test_accounts_jails_and_a_backup_through_sshd])
