@@ -6,4 +6,5 @@ namespace anemone::sftp_receiver_quota {
 void set_account_command(CLI::App& app, cli::ToolContext& context);
 void set_sshd_config_command(CLI::App& app, cli::ToolContext& context);
 void set_sync_command(CLI::App& app, cli::ToolContext& context);
+void set_scan_commands(CLI::App& app, cli::ToolContext& context); // scan, watch, status
 } // namespace anemone::sftp_receiver_quota

@@ -9,8 +9,6 @@ int main(int argc, char** argv) {
         set_account_command(app, context);
         set_sshd_config_command(app, context);
         set_sync_command(app, context);
-        anemone::cli::add_not_yet_available(app, "scan", "measure each peer's usage and enforce quotas");
-        anemone::cli::add_not_yet_available(app, "watch", "scan continuously");
-        anemone::cli::add_not_yet_available(app, "status", "peers, usage, quota, state, last seen");
+        set_scan_commands(app, context);
       });
 }

@@ -38,32 +38,41 @@ class Receiver:
                     "  default_quota: 1G\n")
         self.sshd = None
         self.names = []
+        self.state_dir = os.path.join(scratch, "receiver-state")
 
     def tool(self, *args):
         return subprocess.run([os.path.join(harness.BIN, "sftp-receiver-quota"), "--config", self.config, *args],
                               capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120)
 
     def start_sshd(self):
-        rendered = os.path.join(self.base, "sshd_config")
-        r = self.tool("sshd-config", "--output", rendered)
-        assert r.returncode == 0, r
+        # sync wrote the config beside the state file; scan rewrites it there and reloads sshd.
+        rendered = os.path.join(self.state_dir, "sshd_config")
+        printed = self.tool("sshd-config")
+        with open(rendered) as f:
+            assert printed.returncode == 0 and printed.stdout == f.read(), "sshd-config prints what sync wrote"
         os.makedirs("/run/sshd", exist_ok=True)
         check = subprocess.run(["/usr/sbin/sshd", "-t", "-f", rendered], capture_output=True, text=True)
         assert check.returncode == 0, f"sshd rejects the rendered config: {check.stderr}"
         self.sshd = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", rendered], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        self.wait_listening()
         with open(os.path.join(self.base, "secrets", "ssh_host_ed25519_key.pub")) as f:
             self.host_key = " ".join(f.read().split()[:2])
         self.known_hosts = os.path.join(self.base, "known_hosts")
         with open(self.known_hosts, "w") as f:
             f.write(f"[127.0.0.1]:{self.port} {self.host_key}\n")
+
+    def wait_listening(self):
+        # sshd re-executes itself on SIGHUP: its port is closed for a moment after a reload.
+        time.sleep(0.3)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError("sshd is not listening")
 
     def client_args(self, key):
         return ["-i", key, "-o", f"UserKnownHostsFile={self.known_hosts}", "-o", "StrictHostKeyChecking=yes",
@@ -177,5 +186,50 @@ def test_accounts_jails_and_a_backup_through_sshd(scratch):
         receiver.close()
 
 
+def test_quota_is_enforced_and_lifted(scratch):
+    receiver = Receiver(scratch)
+    try:
+        peer = f"pq{secrets.token_hex(3)}"
+        key, pub = make_key(scratch, "q_key")
+        receiver.names.append(peer)
+        assert receiver.tool("account", "add", peer, "--ssh-key", pub, "--quota", "2M").returncode == 0
+        assert receiver.tool("sync").returncode == 0
+        receiver.start_sshd()
+        jail = os.path.join(receiver.base, "backups", peer)
+        blob = os.path.join(scratch, "blob")
+        with open(blob, "wb") as f:
+            f.write(harness.random_bytes("quota", 3 << 20))
+        r = receiver.sftp(peer, key, f"put {blob} /repo/one\n")
+        assert r.returncode == 0, r
+
+        scan = json.loads(receiver.tool("scan", "--json").stdout)
+        assert scan[0]["state"] == "over_quota" and scan[0]["used_bytes"] >= 3 << 20, scan
+        receiver.wait_listening()
+        with open(os.path.join(jail, "quota.json")) as f:
+            published = json.load(f)
+        assert published["state"] == "over_quota" and published["quota_bytes"] == 2 << 20, published
+        # The peer reads its own status file but cannot change it.
+        r = receiver.sftp(peer, key, f"get /quota.json {scratch}/seen.json\nput {blob} /quota.json\n")
+        assert os.path.exists(os.path.join(scratch, "seen.json")) and r.returncode != 0, r
+
+        r = receiver.sftp(peer, key, f"put {blob} /repo/two\n")
+        assert r.returncode != 0 and "denied" in (r.stdout + r.stderr).lower(), r
+        assert not os.path.exists(os.path.join(jail, "repo", "two")) or os.path.getsize(os.path.join(jail, "repo", "two")) == 0
+        r = receiver.sftp(peer, key, "rm /repo/one\n")
+        assert r.returncode == 0, f"deletes stay allowed over quota: {r}"
+
+        # Back under quota: writes are allowed again after the next scan.
+        assert receiver.tool("account", "set-quota", peer, "100M").returncode == 0
+        scan = json.loads(receiver.tool("scan", "--json").stdout)
+        assert scan[0]["state"] == "ok", scan
+        receiver.wait_listening()
+        r = receiver.sftp(peer, key, f"put {blob} /repo/three\n")
+        assert r.returncode == 0, r
+        status = json.loads(receiver.tool("status", "--json").stdout)
+        assert status[0]["name"] == peer and status[0]["quota_bytes"] == 100 << 20, status
+    finally:
+        receiver.close()
+
+
 if __name__ == "__main__":
-    harness.main([test_accounts_jails_and_a_backup_through_sshd])
+    harness.main([test_accounts_jails_and_a_backup_through_sshd, test_quota_is_enforced_and_lifted])

@@ -1,6 +1,9 @@
 #include "anemone/peers/receiver.hpp"
 
+#include <algorithm>
 #include <cerrno>
+#include <csignal>
+#include <cstdlib>
 #include <grp.h>
 #include <pwd.h>
 #include <sys/stat.h>
@@ -8,6 +11,7 @@
 #include <unistd.h>
 
 #include "anemone/core/fs.hpp"
+#include "anemone/core/time.hpp"
 
 namespace anemone::peers {
 
@@ -20,6 +24,8 @@ ReceiverLayout receiver_layout(const config::Config& config) {
   layout.backups_dir = config.sftp.backups_dir;
   layout.keys_dir = config.sftp.backups_dir / ".keys";
   layout.host_key = config.secrets_dir / "ssh_host_ed25519_key";
+  layout.sshd_config = config.state_path.parent_path() / "sshd_config";
+  layout.sshd_pid = config.state_path.parent_path() / "sshd.pid";
   return layout;
 }
 
@@ -27,7 +33,7 @@ std::string render_sshd_config(const config::Config& config, const std::vector<A
   ReceiverLayout layout = receiver_layout(config);
   std::string out = fmt::format(
       "# Written by sftp-receiver-quota from {}; changes here are overwritten.\n"
-      "Port {}\nListenAddress {}\nHostKey {}\nPidFile none\n"
+      "Port {}\nListenAddress {}\nHostKey {}\nPidFile {}\n"
       "AuthorizedKeysFile {}/%u\n"
       "PubkeyAuthentication yes\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
       "PermitEmptyPasswords no\nPermitRootLogin no\nUsePAM no\nStrictModes yes\n"
@@ -35,7 +41,8 @@ std::string render_sshd_config(const config::Config& config, const std::vector<A
       "DisableForwarding yes\nAllowTcpForwarding no\nAllowStreamLocalForwarding no\nAllowAgentForwarding no\n"
       "X11Forwarding no\nPermitTunnel no\nGatewayPorts no\nPermitTTY no\nPermitUserRC no\nPermitUserEnvironment no\n"
       "PrintMotd no\nSubsystem sftp internal-sftp\nLogLevel VERBOSE\n",
-      config.file.string(), config.sftp.port, config.sftp.listen, layout.host_key.string(), layout.keys_dir.string(),
+      config.file.string(), config.sftp.port, config.sftp.listen, layout.host_key.string(), layout.sshd_pid.string(),
+      layout.keys_dir.string(),
       k_peers_group);
   // The first Match that sets ForceCommand wins, so peers over quota come before the general rule.
   for (const auto& account : accounts)
@@ -106,6 +113,12 @@ core::Result<bool> ensure_file(const fs::path& path, const std::string& content,
 core::Result<SyncReport> sync_receiver(const config::Config& config, const std::vector<Account>& accounts) {
   SyncReport report;
   ReceiverLayout layout = receiver_layout(config);
+  TRY(core::make_directories(layout.sshd_config.parent_path(), 0700));
+  if (TRY(ensure_file(layout.sshd_config, render_sshd_config(config, accounts), 0644))) {
+    report.changes.push_back("wrote " + layout.sshd_config.string());
+    if (auto pid_text = core::read_text_file(layout.sshd_pid); pid_text && std::atoi(pid_text->c_str()) > 0)
+      ::kill(std::atoi(pid_text->c_str()), SIGHUP); // sshd re-reads it for new sessions
+  }
   if (::getgrnam(k_peers_group) == nullptr) {
     TRY(run_tool({"groupadd", "--system", k_peers_group}));
     report.changes.push_back(fmt::format("created group {}", k_peers_group));
@@ -165,6 +178,68 @@ core::Result<SyncReport> sync_receiver(const config::Config& config, const std::
     report.changes.push_back("removed Unix user " + name);
   }
   return report;
+}
+
+namespace {
+void end_sessions_of(const std::string& user_name) {
+  passwd* user = ::getpwnam(user_name.c_str());
+  if (!user || user->pw_uid == 0) return;
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator("/proc", error)) {
+    const std::string pid_text = entry.path().filename().string();
+    if (pid_text.find_first_not_of("0123456789") != std::string::npos) continue;
+    struct stat st{};
+    if (::stat(entry.path().c_str(), &st) == 0 && st.st_uid == user->pw_uid) ::kill(std::atoi(pid_text.c_str()), SIGTERM);
+  }
+}
+
+uint64_t tree_bytes(const fs::path& root) {
+  uint64_t total = 0;
+  std::error_code error;
+  for (auto it = fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied, error);
+       !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
+    struct stat st{};
+    if (::lstat(it->path().c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) total += static_cast<uint64_t>(st.st_blocks) * 512;
+  }
+  return total;
+}
+} // namespace
+
+core::Result<ScanResult> scan_usage(const config::Config& config, state::Db& db) {
+  ScanResult result;
+  ReceiverLayout layout = receiver_layout(config);
+  auto accounts = TRY(list_accounts(db));
+  for (auto& account : accounts) {
+    fs::path jail = layout.jail(account.name);
+    // Blocks on disk, not apparent sizes: what the peer really costs this site's disk.
+    uint64_t used = tree_bytes(jail / "repo") + tree_bytes(jail / "config");
+    bool over = used >= account.quota_bytes;
+    if (over != account.over_quota) result.changed.push_back(account.name);
+    account.used_bytes = used;
+    account.over_quota = over;
+    TRY(record_usage(db, account.name, used, over));
+    if (fs::is_directory(jail)) {
+      std::string status = fmt::format(
+          "{{\"used_bytes\": {}, \"quota_bytes\": {}, \"state\": \"{}\", \"updated\": \"{}\"}}\n", used,
+          account.quota_bytes, over ? "over_quota" : "ok", core::format_utc(core::now_ns()));
+      TRY(core::write_file_atomic(jail / "quota.json", core::as_bytes(status), 0644));
+    }
+  }
+  if (!result.changed.empty()) {
+    TRY(core::write_file_atomic(layout.sshd_config, core::as_bytes(render_sshd_config(config, accounts)), 0644));
+    // A session that is writing now keeps its flags until it ends: end it. The peer's processes
+    // are only its sshd session (no shell); it reconnects and gets the new flags.
+    for (const auto& account : accounts)
+      if (account.over_quota && std::find(result.changed.begin(), result.changed.end(), account.name) != result.changed.end())
+        end_sessions_of(account.name);
+    // sshd reads its config again on SIGHUP; sessions already open keep their flags.
+    if (auto pid_text = core::read_text_file(layout.sshd_pid)) {
+      int pid = std::atoi(pid_text->c_str());
+      if (pid > 0 && ::kill(pid, SIGHUP) == 0) result.reloaded = true;
+    }
+  }
+  result.accounts = std::move(accounts);
+  return result;
 }
 
 core::Result<void> remove_jail(const config::Config& config, const std::string& peer) {

@@ -1,12 +1,14 @@
 #include "anemone/peers/receiver_commands.hpp"
 
 #include <cstdio>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
 #include "anemone/core/bytes.hpp"
 #include "anemone/core/fs.hpp"
 #include "anemone/core/log.hpp"
+#include "anemone/core/system.hpp"
 #include "anemone/core/time.hpp"
 #include "anemone/peers/accounts.hpp"
 #include "anemone/peers/receiver.hpp"
@@ -58,9 +60,8 @@ core::Result<void> cmd_account_set_quota(const config::Config& config, const std
   return {};
 }
 
-core::Result<void> cmd_account_list(const config::Config& config, bool as_json) {
-  auto db = TRY(state::Db::open(config.state_path));
-  auto accounts = TRY(list_accounts(db));
+namespace {
+void print_accounts(const std::vector<Account>& accounts, bool as_json) {
   if (as_json) {
     json list = json::array();
     for (const auto& a : accounts)
@@ -69,13 +70,52 @@ core::Result<void> cmd_account_list(const config::Config& config, bool as_json) 
                       {"created", core::format_utc(a.created_ns)},
                       {"scanned", a.scanned_ns ? core::format_utc(a.scanned_ns) : ""}});
     print(list.dump(2) + "\n");
-    return {};
+    return;
   }
-  print(fmt::format("{:<32} {:>12} {:>12}  {}\n", "ACCOUNT", "USED", "QUOTA", "STATE"));
+  print(fmt::format("{:<32} {:>12} {:>12}  {:<10}  {}\n", "ACCOUNT", "USED", "QUOTA", "STATE", "SCANNED"));
   for (const auto& a : accounts)
-    print(fmt::format("{:<32} {:>12} {:>12}  {}\n", a.name, core::format_bytes(a.used_bytes),
-                      core::format_bytes(a.quota_bytes), a.over_quota ? "over quota" : "ok"));
+    print(fmt::format("{:<32} {:>12} {:>12}  {:<10}  {}\n", a.name, core::format_bytes(a.used_bytes),
+                      core::format_bytes(a.quota_bytes), a.over_quota ? "over quota" : "ok",
+                      a.scanned_ns ? core::format_utc(a.scanned_ns) : "never"));
+}
+} // namespace
+
+core::Result<void> cmd_account_list(const config::Config& config, bool as_json) {
+  auto db = TRY(state::Db::open(config.state_path));
+  print_accounts(TRY(list_accounts(db)), as_json);
   return {};
+}
+
+core::Result<void> cmd_status(const config::Config& config, bool as_json) { return cmd_account_list(config, as_json); }
+
+core::Result<void> cmd_scan(const config::Config& config, bool as_json) {
+  auto db = TRY(state::Db::open(config.state_path));
+  auto result = TRY(scan_usage(config, db));
+  for (const auto& name : result.changed)
+    for (const auto& a : result.accounts)
+      if (a.name == name)
+        core::log_info("{}: {} ({} used of {}){}", name, a.over_quota ? "over quota, writes refused" : "under quota again, writes allowed",
+                       core::format_bytes(a.used_bytes), core::format_bytes(a.quota_bytes),
+                       result.reloaded ? "; sshd reloaded" : "");
+  print_accounts(result.accounts, as_json);
+  return {};
+}
+
+core::Result<void> cmd_watch(const config::Config& config, int interval_seconds) {
+  auto db = TRY(state::Db::open(config.state_path));
+  core::log_info("watching {} every {}s", config.sftp.backups_dir.string(), interval_seconds);
+  while (!core::interrupted()) {
+    auto result = scan_usage(config, db);
+    if (!result) core::log_error("scan: {}", result.error().message());
+    else
+      for (const auto& name : result->changed)
+        for (const auto& a : result->accounts)
+          if (a.name == name)
+            core::log_info("{}: {} ({} used of {})", name, a.over_quota ? "over quota, writes refused" : "under quota, writes allowed",
+                           core::format_bytes(a.used_bytes), core::format_bytes(a.quota_bytes));
+    for (int tick = 0; tick < interval_seconds * 10 && !core::interrupted(); ++tick) ::usleep(100000);
+  }
+  return core::fail(Errc::interrupted, "interrupted");
 }
 
 core::Result<void> cmd_sshd_config(const config::Config& config, const std::string& output) {

@@ -20,5 +20,9 @@ core::Result<void> cmd_account_set_quota(const config::Config& config, const std
 core::Result<void> cmd_account_list(const config::Config& config, bool json);
 core::Result<void> cmd_sshd_config(const config::Config& config, const std::string& output);
 core::Result<void> cmd_sync(const config::Config& config, bool json);
+core::Result<void> cmd_scan(const config::Config& config, bool json);
+core::Result<void> cmd_status(const config::Config& config, bool json);
+// Scans every `interval_seconds` until interrupted; one log line per state change.
+core::Result<void> cmd_watch(const config::Config& config, int interval_seconds);
 
 } // namespace anemone::peers
