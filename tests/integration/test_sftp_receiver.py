@@ -196,6 +196,11 @@ def test_quota_is_enforced_and_lifted(scratch):
         assert receiver.tool("sync").returncode == 0
         receiver.start_sshd()
         jail = os.path.join(receiver.base, "backups", peer)
+        site = CheckedSite(os.path.join(scratch, "site"), targets=[{
+            "name": "quota-peer", "type": "sftp", "host": "127.0.0.1", "port": receiver.port, "user": peer,
+            "path": "/repo/anemone", "identity_file": key, "host_key": receiver.host_key}])
+        site.write("a.bin", harness.random_bytes("over", 1 << 20))
+        site.run("init", "--kdf", "interactive", check=0)
         blob = os.path.join(scratch, "blob")
         with open(blob, "wb") as f:
             f.write(harness.random_bytes("quota", 3 << 20))
@@ -205,6 +210,11 @@ def test_quota_is_enforced_and_lifted(scratch):
         scan = json.loads(receiver.tool("scan", "--json").stdout)
         assert scan[0]["state"] == "over_quota" and scan[0]["used_bytes"] >= 3 << 20, scan
         receiver.wait_listening()
+        # backup-sender reads the published usage and sends nothing: exit 3 with the peer's figures.
+        before = harness.directory_digest(os.path.join(jail, "repo"))
+        r = site.run("run")
+        assert r.code == 3 and "quota-peer: quota exceeded (" in r.err and "used of 2.0 MiB" in r.err, r
+        assert harness.directory_digest(os.path.join(jail, "repo")) == before, "nothing may be sent over quota"
         with open(os.path.join(jail, "quota.json")) as f:
             published = json.load(f)
         assert published["state"] == "over_quota" and published["quota_bytes"] == 2 << 20, published

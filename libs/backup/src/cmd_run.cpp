@@ -13,6 +13,7 @@
 #include "anemone/state/files_cache.hpp"
 #include "anemone/state/runs.hpp"
 #include "output.hpp"
+#include "peer_quota.hpp"
 
 namespace anemone::backup {
 
@@ -35,6 +36,9 @@ json summary_json(const std::string& target, const repo::ArchiveSummary& s) {
 
 core::Result<repo::ArchiveSummary> run_target(const config::Config& config, const config::Target& target,
                                               const crypto::SecretBytes& passphrase, state::Db& db) {
+  // A peer that already says we are over quota gets no data sent at all.
+  if (auto quota = read_peer_quota(target); quota && quota->over)
+    return core::fail(Errc::quota_exceeded, "{}", quota->message(target.name));
   auto repository = TRY(open_repository(target, passphrase));
   auto lock = TRY_CTX(repo::RepoLock::acquire(*repository, repo::LockKind::shared), target.name);
   size_t leftovers = TRY(repository->backend().remove_leftovers(repo::Backend::Leftovers::dead_writers));
@@ -96,6 +100,11 @@ core::Result<void> cmd_run(const config::Config& config, const CommonOptions& op
   for (const auto* target : targets) {
     int64_t run_id = TRY(state::begin_run(db, "backup-sender", "run", target->name));
     auto summary = run_target(config, *target, passphrase, db);
+    if (!summary && target->type == config::TargetType::sftp && summary.error().code() != Errc::quota_exceeded) {
+      // A refused write during the run: say so in the peer's terms when its quota is the cause.
+      if (auto quota = read_peer_quota(*target); quota && quota->over)
+        summary = core::fail(Errc::quota_exceeded, "{}", quota->message(target->name));
+    }
     if (summary) {
       json result = summary_json(target->name, *summary);
       TRY(state::finish_run(db, run_id, "ok", summary->snapshot_id, result.dump(), ""));
@@ -124,6 +133,7 @@ core::Result<void> cmd_run(const config::Config& config, const CommonOptions& op
   }
   if (options.json) print_json(results.size() == 1 ? results[0] : results);
   if (failed == 0) return {};
+  if (last_error->code() == Errc::quota_exceeded && failed == 1) return tl::unexpected(*last_error);
   if (failed < targets.size() && last_error->code() != Errc::interrupted)
     return core::fail(Errc::partial, "{} of {} targets failed", failed, targets.size());
   if (targets.size() == 1) return tl::unexpected(*last_error);

@@ -9,7 +9,8 @@ ExitCode exit_code_for(Errc code) {
   switch (code) {
   case Errc::usage:
   case Errc::config: return ExitCode::usage;
-  case Errc::partial: return ExitCode::partial;
+  case Errc::partial:
+  case Errc::quota_exceeded: return ExitCode::partial;
   case Errc::repo_missing: return ExitCode::repo_missing;
   case Errc::locked: return ExitCode::locked;
   case Errc::wrong_passphrase:
@@ -34,6 +35,7 @@ std::string_view errc_name(Errc code) {
   case Errc::wrong_passphrase: return "wrong_passphrase";
   case Errc::auth: return "auth";
   case Errc::partial: return "partial";
+  case Errc::quota_exceeded: return "quota_exceeded";
   case Errc::interrupted: return "interrupted";
   }
   return "failed";

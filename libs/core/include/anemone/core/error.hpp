@@ -24,6 +24,7 @@ enum class Errc {
   wrong_passphrase, // the passphrase opens no key of the repository
   auth,             // authentication refused (ssh)
   partial,          // some targets failed, others did not
+  quota_exceeded,   // a peer refuses more data: its quota is used up
   interrupted,      // SIGINT/SIGTERM
 };
 
