@@ -241,5 +241,37 @@ def test_quota_is_enforced_and_lifted(scratch):
         receiver.close()
 
 
+def test_watch_stops_a_backup_within_a_pack_of_the_quota(scratch):
+    receiver = Receiver(scratch)
+    watch = None
+    try:
+        peer = f"pw{secrets.token_hex(3)}"
+        key, pub = make_key(scratch, "w_key")
+        receiver.names.append(peer)
+        quota = 40 << 20
+        assert receiver.tool("account", "add", peer, "--ssh-key", pub, "--quota", "40M").returncode == 0
+        assert receiver.tool("sync").returncode == 0
+        receiver.start_sshd()
+        watch = subprocess.Popen([os.path.join(harness.BIN, "sftp-receiver-quota"), "--config", receiver.config,
+                                  "watch", "--interval", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        site = CheckedSite(os.path.join(scratch, "site"), targets=[{
+            "name": "small-peer", "type": "sftp", "host": "127.0.0.1", "port": receiver.port, "user": peer,
+            "path": "/repo/anemone", "identity_file": key, "host_key": receiver.host_key, "connections": 1}])
+        for i in range(10):  # 100 MiB that does not compress: more than the quota allows
+            site.write(f"part-{i}.bin", harness.random_bytes(f"watch-{i}", 10 << 20))
+        site.run("init", "--kdf", "interactive", check=0)
+        r = site.run("run", timeout=300)
+        assert r.code == 3 and "small-peer: quota exceeded (" in r.err, r
+        used = json.loads(receiver.tool("status", "--json").stdout)[0]["used_bytes"]
+        pack = 16 << 20
+        assert quota <= used <= quota + pack + (2 << 20), f"{used} bytes used for a quota of {quota}"
+    finally:
+        if watch and watch.poll() is None:
+            watch.terminate()
+            watch.wait(timeout=10)
+        receiver.close()
+
+
 if __name__ == "__main__":
-    harness.main([test_accounts_jails_and_a_backup_through_sshd, test_quota_is_enforced_and_lifted])
+    harness.main([test_accounts_jails_and_a_backup_through_sshd, test_quota_is_enforced_and_lifted,
+                  test_watch_stops_a_backup_within_a_pack_of_the_quota])

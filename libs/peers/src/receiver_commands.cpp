@@ -1,6 +1,9 @@
 #include "anemone/peers/receiver_commands.hpp"
 
 #include <cstdio>
+#include <poll.h>
+#include <set>
+#include <sys/inotify.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -101,19 +104,66 @@ core::Result<void> cmd_scan(const config::Config& config, bool as_json) {
   return {};
 }
 
+namespace {
+// inotify on every directory of every jail: a finished upload triggers a scan at once, so a peer
+// overshoots its quota by at most the uploads in flight when it crossed (one pack per connection).
+class JailWatcher {
+public:
+  JailWatcher() : m_fd(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) {}
+  ~JailWatcher() {
+    if (m_fd >= 0) ::close(m_fd);
+  }
+  void watch_tree(const std::filesystem::path& root) {
+    if (m_fd < 0) return;
+    std::error_code error;
+    add(root);
+    for (auto it = std::filesystem::recursive_directory_iterator(root, error);
+         !error && it != std::filesystem::recursive_directory_iterator(); it.increment(error))
+      if (it->is_directory(error)) add(it->path());
+  }
+  // Waits up to `timeout_ms` for a change; true when something changed.
+  bool wait(int timeout_ms) {
+    if (m_fd < 0) {
+      ::usleep(static_cast<useconds_t>(timeout_ms) * 1000);
+      return false;
+    }
+    pollfd waiting{m_fd, POLLIN, 0};
+    if (::poll(&waiting, 1, timeout_ms) <= 0) return false;
+    alignas(inotify_event) char buffer[16384];
+    while (::read(m_fd, buffer, sizeof buffer) > 0) {
+    }
+    return true;
+  }
+
+private:
+  void add(const std::filesystem::path& dir) {
+    if (m_watched.insert(dir.string()).second)
+      ::inotify_add_watch(m_fd, dir.c_str(), IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_ONLYDIR);
+  }
+  int m_fd;
+  std::set<std::string> m_watched;
+};
+} // namespace
+
 core::Result<void> cmd_watch(const config::Config& config, int interval_seconds) {
   auto db = TRY(state::Db::open(config.state_path));
-  core::log_info("watching {} every {}s", config.sftp.backups_dir.string(), interval_seconds);
+  core::log_info("watching {} (changes at once, a full scan every {}s)", config.sftp.backups_dir.string(),
+                 interval_seconds);
+  JailWatcher watcher;
   while (!core::interrupted()) {
     auto result = scan_usage(config, db);
-    if (!result) core::log_error("scan: {}", result.error().message());
-    else
+    if (!result) {
+      core::log_error("scan: {}", result.error().message());
+    } else {
       for (const auto& name : result->changed)
         for (const auto& a : result->accounts)
           if (a.name == name)
             core::log_info("{}: {} ({} used of {})", name, a.over_quota ? "over quota, writes refused" : "under quota, writes allowed",
                            core::format_bytes(a.used_bytes), core::format_bytes(a.quota_bytes));
-    for (int tick = 0; tick < interval_seconds * 10 && !core::interrupted(); ++tick) ::usleep(100000);
+      for (const auto& a : result->accounts) watcher.watch_tree(receiver_layout(config).jail(a.name));
+    }
+    // Wake on a change in any jail, or at the interval; a short pause gathers a burst of writes.
+    if (watcher.wait(interval_seconds * 1000)) ::usleep(100000);
   }
   return core::fail(Errc::interrupted, "interrupted");
 }

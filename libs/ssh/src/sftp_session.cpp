@@ -160,7 +160,8 @@ core::Error SftpSession::error(std::string_view what) {
     case LIBSSH2_FX_FILE_ALREADY_EXISTS: return core::Error(Errc::already_exists, fmt::format("{}: already exists", what));
     case LIBSSH2_FX_NO_SPACE_ON_FILESYSTEM:
     case LIBSSH2_FX_QUOTA_EXCEEDED: return core::Error(Errc::no_space, fmt::format("{}: no space left on the peer", what));
-    case LIBSSH2_FX_PERMISSION_DENIED: return core::Error(Errc::io, fmt::format("{}: permission denied", what));
+    // Not transient: retrying a refused write (a peer over quota) only delays the answer.
+    case LIBSSH2_FX_PERMISSION_DENIED: return core::Error(Errc::failed, fmt::format("{}: permission denied", what));
     default: return core::Error(Errc::io, fmt::format("{}: SFTP status {}", what, status));
     }
   }
