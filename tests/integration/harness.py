@@ -322,7 +322,13 @@ class Sshd:
                     "PasswordAuthentication no\nKbdInteractiveAuthentication no\nPubkeyAuthentication yes\n"
                     "PermitRootLogin prohibit-password\nUsePAM no\nStrictModes yes\n"
                     "Subsystem sftp internal-sftp\nLogLevel ERROR\n")
-        self.proc = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", config], stdout=subprocess.DEVNULL,
+        self.config = config
+        self.start()
+
+    def start(self):
+        import socket
+        import time
+        self.proc = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", self.config], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -335,6 +341,27 @@ class Sshd:
                 time.sleep(0.1)
         self.stop()
         raise AssertionError("sshd did not start listening")
+
+    def cut(self):
+        """Ends the server and every session it runs (its child processes), as a crash or a dropped
+        link would; start() brings it back on the same port."""
+        children = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/stat") as f:
+                        fields = f.read().rsplit(")", 1)[1].split()
+                    if int(fields[1]) == self.proc.pid:
+                        children.append(int(entry))
+                except (OSError, IndexError, ValueError):
+                    pass
+        self.proc.kill()
+        self.proc.wait()
+        for pid in children:
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:
+                pass
 
     def target(self, name, path, **overrides):
         target = {"name": name, "type": "sftp", "host": "127.0.0.1", "port": self.port, "user": "root",

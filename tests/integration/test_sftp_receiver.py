@@ -143,10 +143,13 @@ def test_accounts_jails_and_a_backup_through_sshd(scratch):
         for attempt in (f"get /../{peer_b}/repo/secret-of-b {scratch}/stolen",
                         f"get /repo/../../{peer_b}/repo/secret-of-b {scratch}/stolen",
                         f"ls /../{peer_b}", f"rm /../{peer_b}/repo/secret-of-b",
-                        f"rename /../{peer_b}/repo/secret-of-b /repo/mine", "get /etc/shadow " + scratch + "/shadow"):
+                        f"rename /../{peer_b}/repo/secret-of-b /repo/mine", "get /etc/shadow " + scratch + "/shadow",
+                        f"put /etc/hostname /../{peer_b}/repo/planted", f"put /etc/hostname /{peer_b}/repo/planted",
+                        "put /etc/hostname /planted-at-jail-root"):
             r = receiver.sftp(peer_a, key_a, attempt + "\n")
             assert r.returncode != 0, f"{attempt} must fail: {r}"
         assert not os.path.exists(os.path.join(scratch, "stolen"))
+        assert not os.path.exists(os.path.join(jail_b, "repo", "planted"))
         assert os.path.exists(os.path.join(jail_b, "repo", "secret-of-b"))
         # A symlink A uploads cannot lead out of its jail.
         receiver.sftp(peer_a, key_a, f"symlink /../{peer_b}/repo/secret-of-b /repo/link\n")

@@ -1,8 +1,10 @@
 """backup-sender with an sftp target against a real OpenSSH sshd on loopback: back up, restore
 byte-identical, check; a wrong pinned host key is refused (exit 12) before anything is sent; an
 unreachable peer fails only its own target (exit 3)."""
+import glob
 import json
 import os
+import time
 
 import harness
 from harness import CheckedSite, Sshd, tree_manifest_bytes, manifest_diff
@@ -75,6 +77,44 @@ def test_unreachable_peer_fails_only_its_target(scratch):
         sshd.stop()
 
 
+def test_connection_cut_mid_upload_resumes(scratch):
+    sshd = Sshd()
+    proc = None
+    try:
+        remote = os.path.join(sshd.dir, "repo")
+        site = CheckedSite(scratch, targets=[sshd.target("peer", remote, connections=1)])
+        for i in range(8):
+            site.write(f"part-{i}.bin", harness.random_bytes(f"cut-{i}", 8 << 20))
+        site.run("init", "--kdf", "interactive", check=0)
+        proc = site.popen("run", "--json")
+        deadline = time.monotonic() + 120
+        packs = lambda: [f for d in glob.glob(os.path.join(remote, "data", "*")) for f in os.listdir(d)]
+        while not packs() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert packs(), "no pack was stored before the cut"
+        assert proc.poll() is None, "the run ended before the connection could be cut"
+        sshd.cut()
+        time.sleep(1.0)
+        sshd.start()
+        out, err = proc.communicate(timeout=600)
+        err = err.decode(errors="replace")
+        # The run retried through the cut and finished; what it had stored was not sent again.
+        assert proc.returncode == 0, f"exit {proc.returncode}: {err}"
+        assert "retrying" in err, f"the cut was not noticed: {err}"
+        site.run("check", "--read-data", check=0)
+        out_dir = os.path.join(scratch, "out")
+        site.run("restore", "latest", "--target", "peer", "--to", out_dir, check=0)
+        expected, actual = tree_manifest_bytes(site.source), tree_manifest_bytes(os.path.join(out_dir, "data"))
+        assert expected == actual, manifest_diff(expected, actual)
+        again = json.loads(site.run("run", "--json", check=0).out)
+        assert again["files_unchanged"] == 8, again
+    finally:
+        if proc and proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        sshd.stop()
+
+
 if __name__ == "__main__":
     harness.main([test_backup_and_restore_over_sftp, test_wrong_host_key_is_refused,
-                  test_unreachable_peer_fails_only_its_target])
+                  test_unreachable_peer_fails_only_its_target, test_connection_cut_mid_upload_resumes])
