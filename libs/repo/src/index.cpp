@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "json_fields.hpp"
+
 namespace anemone::repo {
 
 using nlohmann::json;
@@ -40,7 +42,8 @@ core::Bytes Index::serialize(const std::vector<IndexedPack>& packs) {
 
 core::Result<std::vector<IndexedPack>> Index::parse(core::ByteView body) {
   json doc = json::parse(body.begin(), body.end(), nullptr, false);
-  if (doc.is_discarded() || !doc.is_object() || doc.value("version", 0) != 1 || !doc["packs"].is_array())
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("version") || doc["version"] != 1 ||
+      !doc.contains("packs") || !doc["packs"].is_array())
     return core::fail(core::Errc::corrupt, "index is not a version 1 index");
   std::vector<IndexedPack> packs;
   try {
@@ -52,9 +55,9 @@ core::Result<std::vector<IndexedPack>> Index::parse(core::ByteView body) {
         PackedBlob blob;
         blob.id = TRY(parse_id(blob_json.at("id").get<std::string>()));
         blob.type = blob_json.at("type").get<std::string>() == "tree" ? BlobType::tree : BlobType::data;
-        blob.offset = blob_json.at("offset").get<uint32_t>();
-        blob.length = blob_json.at("length").get<uint32_t>();
-        blob.plain_length = blob_json.at("plain_length").get<uint32_t>();
+        blob.offset = TRY(number_field<uint32_t>(blob_json, "offset"));
+        blob.length = TRY(number_field<uint32_t>(blob_json, "length"));
+        blob.plain_length = TRY(number_field<uint32_t>(blob_json, "plain_length"));
         pack.blobs.push_back(blob);
       }
       packs.push_back(std::move(pack));

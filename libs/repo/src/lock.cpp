@@ -7,6 +7,7 @@
 #include "anemone/core/log.hpp"
 #include "anemone/core/system.hpp"
 #include "anemone/core/time.hpp"
+#include "json_fields.hpp"
 
 namespace anemone::repo {
 
@@ -51,7 +52,7 @@ core::Result<std::vector<LockInfo>> list_locks(Repository& repo) {
     LockInfo info;
     info.name = file.name;
     info.host = doc.value("host", "");
-    info.pid = doc.value("pid", 0);
+    info.pid = number_field<int>(doc, "pid", 0).value_or(0);
     info.time_ns = core::parse_utc(doc.value("time", "")).value_or(0);
     info.kind = doc.value("exclusive", false) ? LockKind::exclusive : LockKind::shared;
     info.stale = is_stale(info);

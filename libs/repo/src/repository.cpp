@@ -9,6 +9,7 @@
 #include "anemone/core/log.hpp"
 #include "anemone/core/time.hpp"
 #include "anemone/repo/file_codec.hpp"
+#include "json_fields.hpp"
 
 namespace anemone::repo {
 
@@ -63,23 +64,20 @@ core::Result<std::unique_ptr<Repository>> Repository::open(std::unique_ptr<Backe
   auto plain = TRY_CTX(open_file(key->encryption, sealed), "repository config");
   json config = json::parse(plain.begin(), plain.end(), nullptr, false);
   if (config.is_discarded() || !config.is_object()) return fail(Errc::corrupt, "repository config is not JSON");
-  int version = config.value("version", 0);
+  int version = TRY_CTX(number_field<int>(config, "version"), "repository config");
   if (version != k_repository_version)
     return fail(Errc::corrupt, "repository format version {} is not supported (this program reads {})", version,
                 k_repository_version);
   ChunkerParams params;
-  try {
-    params.min_size = config.at("chunker").at("min").get<size_t>();
-    params.avg_size = config.at("chunker").at("avg").get<size_t>();
-    params.max_size = config.at("chunker").at("max").get<size_t>();
-  } catch (const json::exception& error) {
-    return fail(Errc::corrupt, "repository config: {}", error.what());
-  }
+  const json chunker = config.contains("chunker") ? config["chunker"] : json::object();
+  params.min_size = TRY_CTX(number_field<size_t>(chunker, "min"), "repository config chunker");
+  params.avg_size = TRY_CTX(number_field<size_t>(chunker, "avg"), "repository config chunker");
+  params.max_size = TRY_CTX(number_field<size_t>(chunker, "max"), "repository config chunker");
   if (params.avg_size == 0 || (params.avg_size & (params.avg_size - 1)) != 0 || params.min_size >= params.max_size ||
       params.max_size > (16u << 20))
     return fail(Errc::corrupt, "repository config: bad chunker parameters");
   return std::unique_ptr<Repository>(new Repository(std::move(backend), std::move(*key), std::move(key_name),
-                                                    config.value("id", ""), params));
+                                                    config.contains("id") && config["id"].is_string() ? config["id"].get<std::string>() : std::string(), params));
 }
 
 core::Result<void> Repository::load_index() {

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "anemone/core/time.hpp"
+#include "json_fields.hpp"
 
 namespace anemone::repo {
 
@@ -125,17 +126,16 @@ core::Result<Tree> parse_tree(core::ByteView body) {
       auto type = parse_node_type(n.at("type").get<std::string>());
       if (!type) return core::fail(core::Errc::corrupt, "unknown node type {}", n.at("type").dump());
       node.type = *type;
-      auto mode = n.at("mode").get<int64_t>();
-      if (mode < 0 || mode > 07777) return core::fail(core::Errc::corrupt, "node mode {} out of range", mode);
-      node.mode = static_cast<uint32_t>(mode);
-      node.uid = n.at("uid").get<uint32_t>();
-      node.gid = n.at("gid").get<uint32_t>();
-      node.mtime_ns = n.at("mtime_ns").get<int64_t>();
-      node.inode = n.value("inode", uint64_t{0});
-      node.device = n.value("device", uint64_t{0});
-      node.links = n.value("links", uint64_t{1});
-      node.size = n.value("size", uint64_t{0});
-      node.rdev = n.value("rdev", uint64_t{0});
+      node.mode = TRY(number_field<uint32_t>(n, "mode"));
+      if (node.mode > 07777) return core::fail(core::Errc::corrupt, "node mode {} out of range", node.mode);
+      node.uid = TRY(number_field<uint32_t>(n, "uid"));
+      node.gid = TRY(number_field<uint32_t>(n, "gid"));
+      node.mtime_ns = TRY(number_field<int64_t>(n, "mtime_ns"));
+      node.inode = TRY(number_field<uint64_t>(n, "inode", uint64_t{0}));
+      node.device = TRY(number_field<uint64_t>(n, "device", uint64_t{0}));
+      node.links = TRY(number_field<uint64_t>(n, "links", uint64_t{1}));
+      node.size = TRY(number_field<uint64_t>(n, "size", uint64_t{0}));
+      node.rdev = TRY(number_field<uint64_t>(n, "rdev", uint64_t{0}));
       if (n.contains("content"))
         for (const auto& id : n["content"]) node.content.push_back(TRY(parse_id(id.get<std::string>())));
       if (node.type == NodeType::symlink) node.link_target = TRY(get_bytes_field(n, "target", "target_hex"));
@@ -171,7 +171,7 @@ core::Bytes serialize_snapshot(const Snapshot& s) {
 
 core::Result<Snapshot> parse_snapshot(core::ByteView body, std::string id) {
   json doc = json::parse(body.begin(), body.end(), nullptr, false);
-  if (doc.is_discarded() || !doc.is_object() || doc.value("version", 0) != 1)
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("version") || doc["version"] != 1)
     return core::fail(core::Errc::corrupt, "snapshot {} is not a version 1 snapshot", id);
   Snapshot s;
   s.id = std::move(id);
@@ -186,9 +186,9 @@ core::Result<Snapshot> parse_snapshot(core::ByteView body, std::string id) {
     s.tree = TRY(parse_id(doc.at("tree").get<std::string>()));
     if (doc.contains("parent")) s.parent = doc["parent"].get<std::string>();
     const auto& summary = doc.at("summary");
-    s.files = summary.value("files", uint64_t{0});
-    s.dirs = summary.value("dirs", uint64_t{0});
-    s.bytes = summary.value("bytes", uint64_t{0});
+    s.files = TRY(number_field<uint64_t>(summary, "files", uint64_t{0}));
+    s.dirs = TRY(number_field<uint64_t>(summary, "dirs", uint64_t{0}));
+    s.bytes = TRY(number_field<uint64_t>(summary, "bytes", uint64_t{0}));
   } catch (const json::exception& error) {
     return core::fail(core::Errc::corrupt, "snapshot {}: {}", s.id, error.what());
   }
