@@ -11,6 +11,9 @@
 # anemone/restic and anemone/borg ratios beside the project's goals.
 # Run `bench/engine.sh --help` for options.
 set -euo pipefail
+BENCH_NAME=engine.sh
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
@@ -53,8 +56,6 @@ container); the report says whether that happened.
 EOF
 }
 
-die() { echo "engine.sh: error: $*" >&2; exit 2; }
-log() { echo "==> $*" >&2; }
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -86,7 +87,6 @@ for t in anemone restic borg; do
   for o in "${_only[@]}"; do [[ "$o" == "$t" ]] && { TOOLS+=("$t"); break; }; done
 done
 [[ ${#TOOLS[@]} -gt 0 ]] || die "--only selects no tool"
-has_tool() { local t; for t in "${TOOLS[@]}"; do [[ "$t" == "$1" ]] && return 0; done; return 1; }
 
 # ------------------------------------------------------------ prerequisites
 command -v python3 >/dev/null || die "python3 not found (needed to generate the data set)"
@@ -174,10 +174,6 @@ if (echo 3 >/proc/sys/vm/drop_caches) 2>/dev/null; then
   CAN_DROP=1
   CACHE_NOTE="dropped (sync; echo 3 > /proc/sys/vm/drop_caches) before every measured command"
 fi
-drop_caches() {
-  sync
-  if [[ $CAN_DROP -eq 1 ]]; then echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true; fi
-}
 log "page cache: $CACHE_NOTE"
 
 # ------------------------------------------------------------ measurement
@@ -188,44 +184,10 @@ declare -A FAILED=()
 declare -A SECS=() KIB=()
 ANY_FAIL=0
 
-repo_of() { echo "$REPOS/$1"; }
-repo_bytes() { if [[ -e "$1" ]]; then du -sb "$1" | cut -f1; else echo 0; fi; }
 
-# run_logged KEY CWD CMD...  — unmeasured helper command (init), output to log.
-run_logged() {
-  local key=$1 cwd=$2; shift 2
-  if ! (cd "$cwd" && exec "$@") >"$LOGDIR/$key.log" 2>&1; then
-    echo "engine.sh: '$*' failed; last lines of $LOGDIR/$key.log:" >&2
-    tail -n 20 "$LOGDIR/$key.log" >&2
-    return 1
-  fi
-}
 
-# measure KEY CWD CMD...  — runs CMD under /usr/bin/time; sets SECS[KEY], KIB[KEY].
-measure() {
-  local key=$1 cwd=$2; shift 2
-  local tf="$LOGDIR/$key.time"
-  drop_caches
-  if ! (cd "$cwd" && exec /usr/bin/time -f '%e %M' -o "$tf" "$@") >"$LOGDIR/$key.log" 2>&1; then
-    echo "engine.sh: '$*' failed; last lines of $LOGDIR/$key.log:" >&2
-    tail -n 20 "$LOGDIR/$key.log" >&2
-    return 1
-  fi
-  local s k
-  read -r s k < <(tail -n 1 "$tf")
-  SECS[$key]=$s
-  KIB[$key]=$k
-}
 
-record() { # tool phase secs kib added status
-  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$RESULTS"
-}
 
-fail_tool() { # tool phase
-  FAILED[$1]=1
-  ANY_FAIL=1
-  record "$1" "$2" - - - FAILED
-}
 
 write_anemone_config() {
   cat >"$CFG" <<EOF
@@ -342,7 +304,6 @@ for t in "${TOOLS[@]}"; do
 done
 
 # ------------------------------------------------------------ report
-first_line() { "$@" 2>&1 | head -n 1 || true; }
 {
   printf 'command\t%s\n' "$CMDLINE"
   printf 'date\t%s\n' "$(date -u '+%Y-%m-%d %H:%M:%S UTC')"

@@ -11,6 +11,9 @@
 # anemone/borg ratios beside the issue's goals (backup1 <= 0.7x restic, restore <= 0.8x restic).
 # Run `bench/sftp.sh --help` for options.
 set -euo pipefail
+BENCH_NAME=sftp.sh
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
@@ -62,8 +65,6 @@ The page cache is dropped before every measured command when
 EOF
 }
 
-die() { echo "sftp.sh: error: $*" >&2; exit 2; }
-log() { echo "==> $*" >&2; }
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -101,7 +102,6 @@ for t in anemone restic borg; do
   for o in "${_only[@]}"; do [[ "$o" == "$t" ]] && { TOOLS+=("$t"); break; }; done
 done
 [[ ${#TOOLS[@]} -gt 0 ]] || die "--only selects no tool"
-has_tool() { local t; for t in "${TOOLS[@]}"; do [[ "$t" == "$1" ]] && return 0; done; return 1; }
 
 # ------------------------------------------------------------ prerequisites
 [[ $(id -u) -eq 0 ]] || die "must run as root (the loopback sshd logs in as root)"
@@ -212,10 +212,6 @@ if (echo 3 >/proc/sys/vm/drop_caches) 2>/dev/null; then
   CAN_DROP=1
   CACHE_NOTE="dropped (sync; echo 3 > /proc/sys/vm/drop_caches) before every measured command"
 fi
-drop_caches() {
-  sync
-  if [[ $CAN_DROP -eq 1 ]]; then echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true; fi
-}
 log "page cache: $CACHE_NOTE"
 
 # ------------------------------------------------------------ loopback sshd
@@ -287,47 +283,13 @@ if has_tool borg; then
     || die "borg is not runnable through ssh on the loopback sshd (see $LOGDIR/borg-remote.log)"
 fi
 
-repo_of() { echo "$REPOS/$1"; }
-repo_bytes() { if [[ -e "$1" ]]; then du -sb "$1" | cut -f1; else echo 0; fi; }
 restic_repo() { echo "sftp:root@127.0.0.1:$(repo_of restic)"; }
 restic_opts() { RESTIC_OPTS=(-r "$(restic_repo)" -o "sftp.command=ssh $SSH_OPTS root@127.0.0.1 -s sftp"); }
 borg_repo() { echo "ssh://root@127.0.0.1:$SSH_PORT$(repo_of borg)"; }
 
-# run_logged KEY CWD CMD...  — unmeasured helper command (init), output to log.
-run_logged() {
-  local key=$1 cwd=$2; shift 2
-  if ! (cd "$cwd" && exec "$@") >"$LOGDIR/$key.log" 2>&1; then
-    echo "sftp.sh: '$*' failed; last lines of $LOGDIR/$key.log:" >&2
-    tail -n 20 "$LOGDIR/$key.log" >&2
-    return 1
-  fi
-}
 
-# measure KEY CWD CMD...  — runs CMD under /usr/bin/time; sets SECS[KEY], KIB[KEY].
-measure() {
-  local key=$1 cwd=$2; shift 2
-  local tf="$LOGDIR/$key.time"
-  drop_caches
-  if ! (cd "$cwd" && exec /usr/bin/time -f '%e %M' -o "$tf" "$@") >"$LOGDIR/$key.log" 2>&1; then
-    echo "sftp.sh: '$*' failed; last lines of $LOGDIR/$key.log:" >&2
-    tail -n 20 "$LOGDIR/$key.log" >&2
-    return 1
-  fi
-  local s k
-  read -r s k < <(tail -n 1 "$tf")
-  SECS[$key]=$s
-  KIB[$key]=$k
-}
 
-record() { # tool phase secs kib added status
-  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$RESULTS"
-}
 
-fail_tool() { # tool phase
-  FAILED[$1]=1
-  ANY_FAIL=1
-  record "$1" "$2" - - - FAILED
-}
 
 write_anemone_config() {
   cat >"$CFG" <<EOF
@@ -449,7 +411,6 @@ for t in "${TOOLS[@]}"; do
 done
 
 # ------------------------------------------------------------ report
-first_line() { "$@" 2>&1 | head -n 1 || true; }
 {
   printf 'title\t%s\n' "SFTP benchmark (loopback sshd)"
   printf 'phases\t%s\n' "backup1 backup2 restore"
