@@ -4,6 +4,7 @@
 
 #include "anemone/core/bytes.hpp"
 #include "anemone/core/time.hpp"
+#include "anemone/ssh/sftp_session.hpp"
 
 namespace anemone::peers {
 
@@ -24,12 +25,7 @@ core::Result<std::string> normalize_ed25519_key(const std::string& line) {
     return fail(Errc::usage, "the SSH key must be an ed25519 public key ('ssh-ed25519 AAAA…')");
   std::string rest = line.substr(k_type.size() + 1);
   std::string base64 = rest.substr(0, rest.find(' '));
-  core::Bytes blob(base64.size());
-  size_t length = 0;
-  if (sodium_base642bin(blob.data(), blob.size(), base64.c_str(), base64.size(), nullptr, &length, nullptr,
-                        sodium_base64_VARIANT_ORIGINAL) != 0)
-    return fail(Errc::usage, "the SSH key's base64 is not valid");
-  blob.resize(length);
+  core::Bytes blob = TRY(ssh::public_key_blob(line));
   // string "ssh-ed25519" then string(32-byte key), each with a u32 big-endian length.
   bool shaped = blob.size() == 4 + 11 + 4 + 32 && blob[3] == 11 &&
                 std::string(blob.begin() + 4, blob.begin() + 15) == "ssh-ed25519" && blob[18] == 32 &&

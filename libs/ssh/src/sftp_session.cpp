@@ -69,23 +69,21 @@ core::Result<core::UniqueFd> tcp_connect(const SshTarget& target) {
   return fail(Errc::io, "{}: cannot connect: {}", target.describe(), last_error);
 }
 
-core::Result<core::Bytes> decode_host_key(const std::string& line) {
-  // "ssh-ed25519 AAAA… [comment]": the second field is the key blob.
+} // namespace
+
+core::Result<core::Bytes> public_key_blob(const std::string& line) {
   auto first_space = line.find(' ');
-  if (first_space == std::string::npos) return fail(Errc::config, "host_key is not '<type> <base64>'");
-  auto rest = line.substr(first_space + 1);
-  auto second_space = rest.find(' ');
-  std::string base64 = rest.substr(0, second_space);
+  if (first_space == std::string::npos) return fail(Errc::usage, "not an OpenSSH public key ('<type> <base64>')");
+  std::string rest = line.substr(first_space + 1);
+  std::string base64 = rest.substr(0, rest.find(' '));
   core::Bytes blob(base64.size());
   size_t length = 0;
   if (sodium_base642bin(blob.data(), blob.size(), base64.c_str(), base64.size(), nullptr, &length, nullptr,
                         sodium_base64_VARIANT_ORIGINAL) != 0)
-    return fail(Errc::config, "host_key has invalid base64");
+    return fail(Errc::usage, "the public key's base64 is not valid");
   blob.resize(length);
   return blob;
 }
-
-} // namespace
 
 std::string SshTarget::describe() const { return fmt::format("{}@{}:{}", user, host, port); }
 
@@ -116,7 +114,8 @@ SftpSession::~SftpSession() = default;
 
 core::Result<std::unique_ptr<SftpSession>> SftpSession::connect(const SshTarget& target) {
   if (!library_ready()) return fail(Errc::failed, "libssh2 failed to initialise");
-  auto pinned = TRY_CTX(decode_host_key(target.host_key), target.describe());
+  auto pinned = public_key_blob(target.host_key);
+  if (!pinned) return fail(Errc::config, "{}: host_key: {}", target.describe(), pinned.error().message());
   auto handles = std::make_unique<Handles>();
   handles->socket = TRY(tcp_connect(target));
   handles->session = libssh2_session_init();
@@ -133,9 +132,9 @@ core::Result<std::unique_ptr<SftpSession>> SftpSession::connect(const SshTarget&
   int key_type = 0;
   const char* key = libssh2_session_hostkey(handles->session, &key_length, &key_type);
   core::ByteView offered(reinterpret_cast<const uint8_t*>(key), key ? key_length : 0);
-  if (!key || offered.size() != pinned.size() || sodium_memcmp(offered.data(), pinned.data(), pinned.size()) != 0)
+  if (!key || offered.size() != pinned->size() || sodium_memcmp(offered.data(), pinned->data(), pinned->size()) != 0)
     return fail(Errc::auth, "{}: host key mismatch: the server offered {}, the pinned key is {}; refusing to connect",
-                target.describe(), key ? fingerprint(offered) : "none", fingerprint(pinned));
+                target.describe(), key ? fingerprint(offered) : "none", fingerprint(*pinned));
   std::string identity = target.identity_file.string();
   if (libssh2_userauth_publickey_fromfile_ex(handles->session, target.user.c_str(),
                                              static_cast<unsigned>(target.user.size()), nullptr, identity.c_str(),

@@ -63,6 +63,10 @@ private:
   bool m_fsync_supported = true;
 };
 
+// The key blob of an OpenSSH public key line "<type> <base64> [comment]" (Errc::usage when the line is
+// not of that shape or the base64 is invalid).
+core::Result<core::Bytes> public_key_blob(const std::string& line);
+
 // The SHA256 fingerprint OpenSSH prints for a public key blob: "SHA256:…".
 std::string fingerprint(core::ByteView key_blob);
 
