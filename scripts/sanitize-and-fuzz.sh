@@ -5,7 +5,7 @@
 # explores for N seconds with a random seed instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh clang
+scripts/install-deps.sh clang libclang-rt-14-dev  # libFuzzer and the sanitizer runtimes
 build_dir=${SANITIZE_BUILD_DIR:-build-sanitize}
 runs=${FUZZ_RUNS:-150000}
 if [ -n "${FUZZ_SECONDS:-}" ]; then budget=(-max_total_time="$FUZZ_SECONDS"); else budget=(-seed=1 -runs="$runs"); fi
