@@ -5,6 +5,8 @@
 #include <exception>
 #include <filesystem>
 #include <string>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 
@@ -33,5 +35,16 @@ public:
 private:
   std::filesystem::path m_path;
 };
+
+// The pid of a process that has exited and been reaped: what a lock or temp file of a killed
+// writer names.
+inline int dead_pid() {
+  pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) ::_exit(0);
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  return static_cast<int>(child);
+}
 
 } // namespace anemone::test

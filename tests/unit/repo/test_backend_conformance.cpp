@@ -32,15 +32,6 @@ std::string host_tag() {
   return core::to_hex({digest, 4});
 }
 
-int dead_pid() {
-  pid_t child = ::fork();
-  REQUIRE(child >= 0);
-  if (child == 0) ::_exit(0);
-  int status = 0;
-  REQUIRE(::waitpid(child, &status, 0) == child);
-  return static_cast<int>(child);
-}
-
 } // namespace
 
 TEST_CASE("backend conformance: local", "[repo][backend]") {
@@ -92,7 +83,7 @@ TEST_CASE("local backend: remove_leftovers(dead_writers) spares live writers", "
   auto backend = repo::make_local_backend(root.string());
   REQUIRE(backend->create_layout());
   auto tag = host_tag();
-  auto dead = root / "tmp" / fmt::format("{}-{}-0123456789ab", tag, dead_pid());
+  auto dead = root / "tmp" / fmt::format("{}-{}-0123456789ab", tag, anemone::test::dead_pid());
   auto live = root / "tmp" / fmt::format("{}-{}-0123456789ab", tag, ::getpid());
   auto other_host = root / "tmp" / fmt::format("{}-{}-0123456789ab", tag == "00000000" ? "11111111" : "00000000", 1);
   auto unknown = root / "tmp" / "not-a-temp-name";

@@ -30,15 +30,6 @@ std::vector<std::string> names(repo::Repository& repo, repo::FileType type) {
   return out;
 }
 
-int dead_pid() {
-  pid_t child = ::fork();
-  REQUIRE(child >= 0);
-  if (child == 0) ::_exit(0);
-  int status = 0;
-  REQUIRE(::waitpid(child, &status, 0) == child);
-  return static_cast<int>(child);
-}
-
 std::string write_foreign_lock(repo::Repository& repo, const std::string& host, int pid, int64_t time_ns,
                                bool exclusive) {
   nlohmann::json doc = {
@@ -212,7 +203,7 @@ TEST_CASE("locks: a lock of a dead process on this host is stale and removed", "
   ScratchDir dir;
   RepoFixture f(dir);
   auto& repo = f.repo();
-  auto stale_name = write_foreign_lock(repo, core::host_name(), dead_pid(), core::now_ns(), true);
+  auto stale_name = write_foreign_lock(repo, core::host_name(), anemone::test::dead_pid(), core::now_ns(), true);
 
   auto locks = unwrap(repo::list_locks(repo), "list locks");
   REQUIRE(locks.size() == 1);
