@@ -245,6 +245,9 @@ def test_quota_is_enforced_and_lifted(scratch):
 
 
 def test_watch_stops_a_backup_within_a_pack_of_the_quota(scratch):
+    """The issue's quota story: a backup larger than the quota fails with the quota message, usage stays
+    within one pack of the quota; `forget --prune` frees space while writes are still refused; the
+    next run succeeds and `check` passes."""
     receiver = Receiver(scratch)
     watch = None
     try:
@@ -259,20 +262,55 @@ def test_watch_stops_a_backup_within_a_pack_of_the_quota(scratch):
                                   "watch", "--interval", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         site = CheckedSite(os.path.join(scratch, "site"), targets=[{
             "name": "small-peer", "type": "sftp", "host": "127.0.0.1", "port": receiver.port, "user": peer,
-            "path": "/repo/anemone", "identity_file": key, "host_key": receiver.host_key, "connections": 1}])
+            "path": "/repo/anemone", "identity_file": key, "host_key": receiver.host_key, "connections": 1,
+            "retention": {"keep_last": 1}}])
+        site.write("kept.bin", harness.random_bytes("watch-kept", 8 << 20))
+        site.run("init", "--kdf", "interactive", check=0)
+        site.run("run", check=0)
         for i in range(10):  # 100 MiB that does not compress: more than the quota allows
             site.write(f"part-{i}.bin", harness.random_bytes(f"watch-{i}", 10 << 20))
-        site.run("init", "--kdf", "interactive", check=0)
         r = site.run("run", timeout=300)
         assert r.code == 3 and "small-peer: quota exceeded (" in r.err, r
         used = json.loads(receiver.tool("status", "--json").stdout)[0]["used_bytes"]
         pack = 16 << 20
         assert quota <= used <= quota + pack + (2 << 20), f"{used} bytes used for a quota of {quota}"
+
+        # The operator drops the big files and prunes while the peer still refuses writes.
+        for i in range(10):
+            os.remove(os.path.join(site.source, f"part-{i}.bin"))
+        assert wait_for_state(receiver, peer, "over_quota"), "the peer must still hold us over quota"
+        r = site.run("forget", "--prune", "--json", check=0)
+        result = json.loads(r.out)
+        assert result["over_quota"] is True and result["prune"]["bytes_freed"] > 16 << 20, result
+        # watch measures again within seconds and lifts the limit: what is left is about kept.bin.
+        assert wait_for(receiver, peer, lambda p: p["state"] == "ok" and p["used_bytes"] < 12 << 20), \
+            receiver.tool("status", "--json").stdout
+
+        site.write("after.bin", harness.random_bytes("watch-after", 1 << 20))
+        r = site.run("run", "--json", check=0)
+        assert json.loads(r.out)["status"] == "ok", r.out
+        site.run("check", "--read-data", check=0)
+        assert len(json.loads(site.run("snapshots", "--json", check=0).out)) == 2
     finally:
         if watch and watch.poll() is None:
             watch.terminate()
             watch.wait(timeout=10)
         receiver.close()
+
+
+def wait_for(receiver, peer, condition, seconds=30):
+    """Polls `status` (bounded) until the peer's entry meets `condition`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        status = json.loads(receiver.tool("status", "--json").stdout)
+        if any(p["name"] == peer and condition(p) for p in status):
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def wait_for_state(receiver, peer, state, seconds=30):
+    return wait_for(receiver, peer, lambda p: p["state"] == state, seconds)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@
 #include "anemone/state/db.hpp"
 #include "anemone/state/runs.hpp"
 #include "output.hpp"
+#include "peer_quota.hpp"
 
 namespace anemone::backup {
 
@@ -112,15 +113,29 @@ namespace {
 json prune_json(const repo::PruneSummary& s) {
   return {{"packs_deleted", s.packs_deleted}, {"packs_repacked", s.packs_repacked}, {"packs_written", s.packs_written},
           {"packs_kept", s.packs_kept},       {"blobs_removed", s.blobs_removed},   {"bytes_freed", s.bytes_freed},
-          {"bytes_before", s.bytes_before},   {"bytes_after", s.bytes_after}};
+          {"bytes_before", s.bytes_before},   {"bytes_after", s.bytes_after},     {"packs_waiting", s.packs_waiting}};
 }
 
 core::Result<json> forget_target(const config::Config& config, const config::Target& target,
                                  const crypto::SecretBytes& passphrase, const ForgetOptions& options, bool forget) {
+  // A peer holding us over quota refuses every write, a lock file too, but lets us delete: forget
+  // and prune then work by deletion alone, under the site lock instead of a repository lock (only
+  // this site writes to its account on the peer).
+  std::optional<PeerQuota> quota;
+  if (target.type == config::TargetType::sftp) quota = read_peer_quota(target);
+  bool delete_only = quota && quota->over;
   auto repository = TRY(open_repository(target, passphrase));
-  auto lock = TRY_CTX(repo::RepoLock::acquire(*repository, options.prune ? repo::LockKind::exclusive : repo::LockKind::shared),
-                      target.name);
-  json result = {{"target", target.name}, {"dry_run", options.dry_run}};
+  std::unique_ptr<repo::RepoLock> lock;
+  std::optional<core::FileLock> site_lock;
+  if (delete_only) {
+    site_lock = TRY_CTX(lock_site(config), target.name);
+    core::log_warning("{}; deleting only, without a repository lock", quota->message(target.name));
+    if (!options.json) print_line("{}; deleting only", quota->message(target.name));
+  } else {
+    lock = TRY_CTX(repo::RepoLock::acquire(*repository, options.prune ? repo::LockKind::exclusive : repo::LockKind::shared),
+                   target.name);
+  }
+  json result = {{"target", target.name}, {"dry_run", options.dry_run}, {"over_quota", delete_only}};
   if (forget) {
     auto snapshots = TRY(repository->list_snapshots());
     if (target.retention.empty())
@@ -151,8 +166,11 @@ core::Result<json> forget_target(const config::Config& config, const config::Tar
     result["removed"] = removed;
   }
   if (options.prune) {
-    auto summary = TRY_CTX(repo::prune(*repository, {options.dry_run}), target.name);
+    auto summary = TRY_CTX(repo::prune(*repository, {options.dry_run, delete_only}), target.name);
     result["prune"] = prune_json(summary);
+    if (delete_only && summary.packs_waiting && !options.json)
+      print_line("{}: {} packs with unused data wait for a prune once the peer allows writes again", target.name,
+                 summary.packs_waiting);
     core::log_info("{}: prune{}: {} packs deleted, {} repacked into {}, {} freed", target.name,
                    options.dry_run ? " (dry run)" : "", summary.packs_deleted, summary.packs_repacked,
                    summary.packs_written, core::format_bytes(summary.bytes_freed));

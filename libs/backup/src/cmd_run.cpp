@@ -84,12 +84,7 @@ core::Result<repo::ArchiveSummary> run_target(const config::Config& config, cons
 core::Result<void> cmd_run(const config::Config& config, const CommonOptions& options) {
   if (config.sources.empty()) return core::fail(Errc::config, "{} declares no backup.sources", config.file.string());
   auto targets = TRY(select_targets(config, options.target));
-  // One run at a time on a site, whoever starts it.
-  if (config.state_path.has_parent_path()) TRY(core::make_directories(config.state_path.parent_path(), 0700));
-  auto site_lock = core::FileLock::acquire(config.state_path.string() + ".run.lock", core::FileLock::Wait::no);
-  if (!site_lock && site_lock.error().code() == Errc::locked)
-    return core::fail(Errc::locked, "another backup-sender run is in progress on this site ({})",
-                      site_lock.error().message());
+  auto site_lock = lock_site(config);
   if (!site_lock) return tl::unexpected(site_lock.error()); // not TRY: the lock must stay held here
   auto passphrase = TRY(resolve_passphrase(config));
   auto db = TRY(state::Db::open(config.state_path));

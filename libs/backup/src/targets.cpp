@@ -7,6 +7,8 @@
 
 #include <fmt/ranges.h>
 
+#include "anemone/core/fs.hpp"
+
 namespace anemone::backup {
 
 using core::Errc;
@@ -115,6 +117,14 @@ core::Result<OpenTarget> open_single_target(const config::Config& config, const 
   opened.repository = TRY(open_repository(*opened.target, passphrase));
   if (index == IndexLoad::yes) TRY_CTX(opened.repository->load_index(), opened.target->name);
   return opened;
+}
+
+core::Result<core::FileLock> lock_site(const config::Config& config) {
+  if (config.state_path.has_parent_path()) TRY(core::make_directories(config.state_path.parent_path(), 0700));
+  auto lock = core::FileLock::acquire(config.state_path.string() + ".run.lock", core::FileLock::Wait::no);
+  if (!lock && lock.error().code() == Errc::locked)
+    return core::fail(Errc::locked, "another backup-sender run is in progress on this site ({})", lock.error().message());
+  return lock;
 }
 
 } // namespace anemone::backup

@@ -1,3 +1,4 @@
+#include <cstdlib>
 #include "anemone/cli/tool.hpp"
 
 #include <cstdio>
@@ -46,7 +47,9 @@ int run_tool(int argc, char** argv, const std::string& name, const std::string& 
   // also stops glibc from raising it after the first free).
   ::mallopt(M_MMAP_THRESHOLD, 4 << 20);
   if (auto ok = crypto::init_sodium(); !ok) return report(ok.error());
-  core::log_init(name);
+  // ANEMONE_LOG_LEVEL=debug shows why optional steps were skipped (e.g. no quota read from a peer).
+  const char* level = std::getenv("ANEMONE_LOG_LEVEL");
+  core::log_init(name, level && std::string_view(level) == "debug" ? core::LogLevel::debug : core::LogLevel::info);
   core::install_interrupt_handlers();
   CLI::App app(description, name);
   app.footer(std::string(core::k_exit_code_table));

@@ -1,7 +1,9 @@
 #include "anemone/repo/pruner.hpp"
 
+#include <algorithm>
 #include <map>
 #include <set>
+#include <unordered_set>
 
 #include "anemone/core/log.hpp"
 #include "anemone/repo/walker.hpp"
@@ -9,6 +11,60 @@
 namespace anemone::repo {
 
 using core::Errc;
+
+namespace {
+
+using BlobSet = std::unordered_set<BlobId, BlobIdHash>;
+
+// The delete-only prune (see pruner.hpp). Order: index files first, then the packs they named, so
+// no index ever names a missing pack.
+core::Result<PruneSummary> prune_by_deletion(Repository& repo, const BlobSet& used,
+                                             const std::map<std::string, uint64_t>& pack_sizes, bool dry_run,
+                                             PruneSummary summary) {
+  std::set<std::string> unused_packs;
+  std::map<std::string, size_t> blobs_in_pack;
+  for (const auto& pack : repo.index().packs()) {
+    blobs_in_pack[pack.id] = pack.blobs.size();
+    if (std::none_of(pack.blobs.begin(), pack.blobs.end(), [&](const PackedBlob& b) { return used.count(b.id) != 0; }))
+      unused_packs.insert(pack.id);
+  }
+  std::vector<std::string> doomed_indexes;
+  std::set<std::string> still_named;
+  for (const auto& file : TRY(repo.backend().list(FileType::index))) {
+    auto body = TRY_CTX(repo.load_file(FileType::index, file.name), fmt::format("index {}", file.name));
+    auto packs = TRY_CTX(Index::parse(body), fmt::format("index {}", file.name));
+    if (std::all_of(packs.begin(), packs.end(), [&](const IndexedPack& p) { return unused_packs.count(p.id) != 0; }))
+      doomed_indexes.push_back(file.name);
+    else
+      for (const auto& pack : packs) still_named.insert(pack.id);
+  }
+  std::set<std::string> doomed_packs;
+  for (const auto& [name, size] : pack_sizes)
+    if (!repo.index().has_pack(name) || (unused_packs.count(name) && !still_named.count(name))) doomed_packs.insert(name);
+  uint64_t removed_bytes = 0;
+  for (const auto& name : doomed_packs) {
+    removed_bytes += pack_sizes.at(name);
+    if (auto it = blobs_in_pack.find(name); it != blobs_in_pack.end()) summary.blobs_removed += it->second;
+  }
+  for (const auto& pack : repo.index().packs()) {
+    if (doomed_packs.count(pack.id)) continue;
+    ++summary.packs_kept;
+    if (std::any_of(pack.blobs.begin(), pack.blobs.end(), [&](const PackedBlob& b) { return !used.count(b.id); }))
+      ++summary.packs_waiting;
+  }
+  summary.packs_deleted = doomed_packs.size();
+  if (!dry_run) {
+    for (const auto& name : doomed_indexes) TRY(repo.backend().remove(FileType::index, name));
+    for (const auto& name : doomed_packs) TRY(repo.backend().remove(FileType::pack, name));
+    TRY(repo.backend().remove_leftovers(Backend::Leftovers::all));
+    TRY(repo.load_index());
+  }
+  summary.bytes_after = summary.bytes_before - removed_bytes;
+  summary.bytes_freed = removed_bytes;
+  return summary;
+}
+
+} // namespace
 
 core::Result<PruneSummary> prune(Repository& repo, const PruneOptions& options) {
   PruneSummary summary;
@@ -26,6 +82,11 @@ core::Result<PruneSummary> prune(Repository& repo, const PruneOptions& options) 
     pack_sizes[file.name] = file.size;
     summary.bytes_before += file.size;
   }
+  for (const auto& pack : repo.index().packs())
+    if (!pack_sizes.count(pack.id))
+      return core::fail(Errc::corrupt, "pack {} is in the index but missing; run check — prune refuses to continue",
+                        pack.id);
+  if (options.delete_only) return prune_by_deletion(repo, used, pack_sizes, options.dry_run, summary);
 
   // Decide per pack. A blob stored twice (an interrupted run re-uploaded it) is kept once.
   std::set<BlobId> kept_blobs;
@@ -33,9 +94,6 @@ core::Result<PruneSummary> prune(Repository& repo, const PruneOptions& options) 
   std::vector<const IndexedPack*> repack;
   std::set<std::string> obsolete;
   for (const auto& pack : repo.index().packs()) {
-    if (!pack_sizes.count(pack.id))
-      return core::fail(Errc::corrupt, "pack {} is in the index but missing; run check — prune refuses to continue",
-                        pack.id);
     size_t used_here = 0;
     bool all_needed = true;
     for (const auto& blob : pack.blobs) {

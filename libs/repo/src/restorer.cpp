@@ -1,6 +1,8 @@
 #include "anemone/repo/restorer.hpp"
 
+#include <atomic>
 #include <cerrno>
+#include <optional>
 #include <fcntl.h>
 #include <future>
 #include <map>
@@ -17,6 +19,7 @@
 #include "anemone/core/system.hpp"
 #include "anemone/core/thread_pool.hpp"
 #include "anemone/core/time.hpp"
+#include "anemone/repo/restore_plan.hpp"
 
 namespace anemone::repo {
 
@@ -69,11 +72,30 @@ struct DeferredDir {
   Node node;
 };
 
+// A regular file waiting for its blobs: created under a temporary name in its directory, written by
+// the pack readers in any order, renamed into place when its last blob lands.
+struct PendingFile {
+  std::string path;      // in the snapshot, for messages
+  std::string full_path; // on disk, for messages
+  SharedDir dir;
+  Node node;
+  std::string temp;
+  std::atomic<size_t> writes_left{0};
+  std::atomic<bool> failed{false};
+  std::mutex error_mutex;
+  std::optional<core::Error> error;
+};
+
+// Files are restored in batches so that memory, open directories and the plan stay bounded on any
+// tree; a pack whose blobs straddle two batches has its needed ranges read once per batch.
+inline constexpr size_t k_batch_files = 4096;
+inline constexpr uint64_t k_batch_bytes = 1024ull * 1024 * 1024;
+
 class RestoreRun {
 public:
   RestoreRun(Repository& repo, const RestoreOptions& options)
       : m_repo(repo), m_options(options), m_as_root(::geteuid() == 0),
-        m_pool(core::ThreadPool::default_threads(), 4 * core::ThreadPool::default_threads()) {}
+        m_pool(options.readers ? options.readers : std::max<size_t>(4, core::ThreadPool::default_threads()), 64) {}
 
   core::Result<RestoreSummary> run(const Snapshot& snapshot) {
     double start = core::monotonic_seconds();
@@ -82,19 +104,8 @@ public:
     root->fd.reset(::open(m_options.target_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!root->fd) return core::fail_errno("open " + m_options.target_dir.string(), errno);
     auto tree = TRY(m_repo.load_tree(snapshot.tree));
-    auto walked = restore_tree(tree, root, m_options.target_dir.string(), "");
-    for (auto& [path, future] : m_jobs) {
-      auto result = future.get();
-      if (!result) {
-        if (result.error().code() == Errc::corrupt || result.error().code() == Errc::not_found) {
-          core::log_error("{}: damaged, not restored: {}", path, result.error().message());
-          m_summary.damaged.push_back(path);
-        } else if (walked) {
-          walked = tl::unexpected(result.error().context(path));
-        }
-      }
-    }
-    TRY(walked);
+    TRY(restore_tree(tree, root, m_options.target_dir.string(), ""));
+    TRY(flush_batch());
     for (const auto& include : m_options.includes)
       if (!normalize(include).empty() && !m_matched.count(normalize(include))) m_summary.unmatched_includes.push_back(include);
     TRY(make_hard_links());
@@ -162,41 +173,144 @@ private:
         return {};
       }
     }
-    m_jobs.emplace_back(path, m_pool.submit([this, node, dir, full_path]() { return write_file(node, dir, full_path); }));
+    auto file = std::make_unique<PendingFile>();
+    file->path = path;
+    file->full_path = full_path;
+    file->dir = dir;
+    file->node = node;
+    m_batch_bytes += node.size;
+    m_batch.push_back(std::move(file));
+    if (m_batch.size() >= k_batch_files || m_batch_bytes >= k_batch_bytes) TRY(flush_batch());
     return {};
   }
 
-  core::Result<void> write_file(const Node& node, const SharedDir& dir, const std::string& full_path) {
+  // Creates the batch's files, reads the packs they need in parallel, and settles every file:
+  // renamed into place, or reported damaged and removed.
+  core::Result<void> flush_batch() {
+    if (m_batch.empty()) return {};
+    std::vector<const std::vector<BlobId>*> contents;
+    for (const auto& file : m_batch) contents.push_back(&file->node.content);
+    RestorePlan plan = plan_restore(m_repo.index(), contents);
+
+    for (size_t i = 0; i < m_batch.size(); ++i) {
+      PendingFile& file = *m_batch[i];
+      if (!plan.problem[i].empty()) {
+        file.failed = true;
+        file.error = core::Error(Errc::not_found, plan.problem[i]);
+        continue;
+      }
+      if (plan.planned_size[i] != file.node.size) {
+        file.failed = true;
+        file.error = core::Error(Errc::corrupt, fmt::format("its blobs hold {} bytes, the snapshot says {}",
+                                                            plan.planned_size[i], file.node.size));
+        continue;
+      }
+      TRY(create_temp(file));
+      file.writes_left = plan.writes_per_file[i];
+    }
+
+    std::vector<std::future<core::Result<void>>> reads;
+    for (auto& pack : plan.packs)
+      for (auto& read : pack.reads)
+        reads.push_back(m_pool.submit([this, &pack, &read] { return restore_read(pack.pack, read); }));
+    std::optional<core::Error> fatal;
+    for (auto& read : reads)
+      if (auto done = read.get(); !done && !fatal) fatal = done.error();
+
+    for (auto& file : m_batch) {
+      if (!fatal && !file->failed && file->writes_left == 0) {
+        if (auto done = finish(*file); !done) fatal = done.error().context(file->full_path);
+        continue;
+      }
+      if (!file->temp.empty()) ::unlinkat(file->dir->fd.get(), file->temp.c_str(), 0);
+      if (fatal || !file->error) continue;
+      core::log_error("{}: damaged, not restored: {}", file->path, file->error->message());
+      m_summary.damaged.push_back(file->path);
+    }
+    m_batch.clear();
+    m_batch_bytes = 0;
+    if (fatal) return tl::unexpected(std::move(*fatal));
+    return {};
+  }
+
+  core::Result<void> create_temp(PendingFile& file) {
     uint8_t random[6];
     randombytes_buf(random, sizeof random);
     std::string temp = ".anemone-restore-" + core::to_hex(random);
-    core::UniqueFd fd(::openat(dir->fd.get(), temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-    if (!fd) return core::fail_errno("create " + full_path, errno);
-    auto discard = [&](core::Error error) -> core::Result<void> {
-      fd.reset();
-      ::unlinkat(dir->fd.get(), temp.c_str(), 0);
-      return tl::unexpected(std::move(error));
-    };
-    uint64_t written = 0;
-    for (const auto& id : node.content) {
-      auto data = m_repo.load_blob(id);
-      if (!data) return discard(data.error());
-      if (auto ok = core::write_all(fd.get(), *data, full_path); !ok) return discard(ok.error());
-      written += data->size();
-      if (m_options.progress) m_options.progress->bytes_done += data->size();
+    core::UniqueFd fd(::openat(file.dir->fd.get(), temp.c_str(),
+                               O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!fd) return core::fail_errno("create " + file.full_path, errno);
+    file.temp = std::move(temp);
+    return {};
+  }
+
+  // Marks the file damaged (corrupt or missing data) or returns the error that ends the run.
+  static core::Result<void> file_failed(PendingFile& file, const core::Error& error) {
+    if (error.code() != Errc::corrupt && error.code() != Errc::not_found) return tl::unexpected(error);
+    std::lock_guard lock(file.error_mutex);
+    file.failed = true;
+    if (!file.error) file.error = error;
+    return {};
+  }
+
+  // Reads one range of a pack and writes each of its blobs wherever the batch's files need it.
+  core::Result<void> restore_read(const std::string& pack, const PackRead& read) {
+    if (core::interrupted()) return fail(Errc::interrupted, "interrupted");
+    auto data = m_repo.backend().load(FileType::pack, pack, read.offset, read.length);
+    if (!data) {
+      auto error = data.error().context("pack " + pack);
+      for (const auto& planned : read.blobs)
+        for (const auto& target : planned.targets) TRY(file_failed(*m_batch[target.file], error));
+      return {};
     }
-    if (written != node.size)
-      return discard(core::Error(Errc::corrupt, fmt::format("restored {} bytes, the snapshot says {}", written, node.size)));
-    if (m_as_root && ::fchown(fd.get(), node.uid, node.gid) != 0) warn(fmt::format("{}: chown: {}", full_path, std::strerror(errno)));
-    if (::fchmod(fd.get(), node.mode) != 0) warn(fmt::format("{}: chmod: {}", full_path, std::strerror(errno)));
+    for (const auto& planned : read.blobs) {
+      uint64_t start = planned.blob.offset - read.offset;
+      core::Result<core::Bytes> plain = start + planned.blob.length <= data->size()
+          ? m_repo.decode_verified(planned.blob, core::ByteView(data->data() + start, planned.blob.length))
+          : core::Result<core::Bytes>(fail(Errc::corrupt, "pack {} is shorter than its index says", pack));
+      for (const auto& target : planned.targets) {
+        PendingFile& file = *m_batch[target.file];
+        if (!plain) {
+          TRY(file_failed(file, plain.error().context("pack " + pack)));
+          continue;
+        }
+        if (file.failed) continue;
+        TRY(write_at(file, *plain, target.offset));
+        --file.writes_left;
+        if (m_options.progress) m_options.progress->bytes_done += plain->size();
+      }
+    }
+    return {};
+  }
+
+  static core::Result<void> write_at(const PendingFile& file, core::ByteView data, uint64_t offset) {
+    core::UniqueFd fd(::openat(file.dir->fd.get(), file.temp.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) return core::fail_errno("open " + file.full_path, errno);
+    size_t done = 0;
+    while (done < data.size()) {
+      ssize_t n = ::pwrite(fd.get(), data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return core::fail_errno("write " + file.full_path, errno);
+      done += static_cast<size_t>(n);
+    }
+    return {};
+  }
+
+  // Metadata, then the rename that makes the file visible under its name.
+  core::Result<void> finish(PendingFile& file) {
+    const Node& node = file.node;
+    core::UniqueFd fd(::openat(file.dir->fd.get(), file.temp.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) return core::fail_errno("open " + file.full_path, errno);
+    if (m_as_root && ::fchown(fd.get(), node.uid, node.gid) != 0) warn(fmt::format("{}: chown: {}", file.full_path, std::strerror(errno)));
+    if (::fchmod(fd.get(), node.mode) != 0) warn(fmt::format("{}: chmod: {}", file.full_path, std::strerror(errno)));
     timespec times[2] = {to_timespec(node.mtime_ns), to_timespec(node.mtime_ns)};
     ::futimens(fd.get(), times);
     fd.reset();
-    if (::renameat(dir->fd.get(), temp.c_str(), dir->fd.get(), node.name.c_str()) != 0)
-      return discard(core::fail_errno("rename into place " + full_path, errno).value());
-    std::lock_guard lock(m_mutex);
+    if (::renameat(file.dir->fd.get(), file.temp.c_str(), file.dir->fd.get(), node.name.c_str()) != 0)
+      return core::fail_errno("rename into place " + file.full_path, errno);
+    file.temp.clear();
     ++m_summary.files;
-    m_summary.bytes += written;
+    m_summary.bytes += node.size;
     if (m_options.progress) m_options.progress->files_done += 1;
     return {};
   }
@@ -268,8 +382,9 @@ private:
   std::map<std::pair<uint64_t, uint64_t>, std::string> m_first_link;
   std::set<std::string> m_matched; // includes that named a node
   std::vector<HardLink> m_hard_links;
-  std::vector<std::pair<std::string, std::future<core::Result<void>>>> m_jobs;
-  core::ThreadPool m_pool;
+  std::vector<std::unique_ptr<PendingFile>> m_batch;
+  uint64_t m_batch_bytes = 0;
+  core::ThreadPool m_pool; // pack readers
 };
 
 } // namespace

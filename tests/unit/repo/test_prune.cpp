@@ -254,3 +254,86 @@ TEST_CASE("locks: other hosts' locks block while fresh, not once old", "[repo][l
     CHECK(names(repo, repo::FileType::lock).empty());
   }
 }
+
+namespace {
+
+// A peer over its quota: every write refused, reads and deletes allowed (what sftp-receiver-quota's
+// over-quota sshd rule does).
+class WriteRefusingBackend final : public repo::Backend {
+public:
+  explicit WriteRefusingBackend(std::unique_ptr<repo::Backend> inner) : m_inner(std::move(inner)) {}
+  std::string location() const override { return m_inner->location(); }
+  core::Result<void> create_layout() override { return refuse(); }
+  core::Result<void> save(repo::FileType, const std::string&, core::ByteView) override { return refuse(); }
+  core::Result<core::Bytes> load(repo::FileType type, const std::string& name, uint64_t offset, uint64_t length) override {
+    return m_inner->load(type, name, offset, length);
+  }
+  core::Result<uint64_t> size(repo::FileType type, const std::string& name) override { return m_inner->size(type, name); }
+  core::Result<void> remove(repo::FileType type, const std::string& name) override { return m_inner->remove(type, name); }
+  core::Result<std::vector<repo::FileInfo>> list(repo::FileType type) override { return m_inner->list(type); }
+  core::Result<size_t> remove_leftovers(Leftovers which) override { return m_inner->remove_leftovers(which); }
+
+private:
+  static core::Result<void> refuse() { return core::fail(Errc::failed, "write refused: permission denied"); }
+  std::unique_ptr<repo::Backend> m_inner;
+};
+
+} // namespace
+
+TEST_CASE("prune by deletion alone frees a forgotten snapshot's data where writes are refused", "[repo][prune]") {
+  ScratchDir dir;
+  RepoFixture f(dir);
+  auto src = dir / "src";
+  fs::create_directories(src);
+  test::write_bytes(src / "old.bin", test::pseudo_random(3 * k_mib, 51));
+  auto first = f.archive(src);
+  fs::remove(src / "old.bin");
+  test::write_bytes(src / "new.bin", test::pseudo_random(2 * k_mib, 52));
+  auto second = f.archive(src);
+  // A third run that died over quota: its pack is uploaded, no index names it.
+  {
+    repo::PackBuilder builder;
+    auto data = test::pseudo_random(1000, 53);
+    builder.add(repo::BlobType::data, f.repo().blob_id(data), repo::encode_blob(f.repo().key().encryption, data),
+                static_cast<uint32_t>(data.size()));
+    auto pack = builder.finish(f.repo().key().encryption);
+    unwrap(f.repo().backend().save(repo::FileType::pack, pack.id, pack.data), "save orphan pack");
+  }
+  unwrap(f.repo().backend().remove(repo::FileType::snapshot, first.snapshot_id), "forget");
+  uint64_t bytes_before = f.pack_bytes();
+  auto indexes_before = names(f.repo(), repo::FileType::index);
+  REQUIRE(indexes_before.size() == 2);
+
+  auto refusing = unwrap(repo::Repository::open(std::make_unique<WriteRefusingBackend>(
+                                                    repo::make_local_backend(f.repo_path().string())),
+                                                crypto::SecretBytes::copy_of(core::as_bytes(RepoFixture::k_passphrase))),
+                         "open through the refusing backend");
+  unwrap(refusing->load_index(), "load index");
+  SECTION("a full prune cannot work there") {
+    CHECK_FALSE(repo::prune(*refusing, {}));
+  }
+  SECTION("delete-only prune") {
+    repo::PruneOptions options;
+    options.delete_only = true;
+    auto summary = unwrap(repo::prune(*refusing, options), "prune by deletion");
+    uint64_t bytes_after = f.pack_bytes();
+    CHECK(bytes_before - bytes_after >= 3 * k_mib); // old.bin's pack and the orphan went
+    CHECK(summary.bytes_freed == bytes_before - bytes_after);
+    CHECK(summary.packs_deleted >= 2);
+    CHECK(summary.packs_waiting == 0);
+    auto indexes_after = names(f.repo(), repo::FileType::index);
+    REQUIRE(indexes_after.size() == 1); // the first run's index named only unused packs
+    CHECK(std::find(indexes_before.begin(), indexes_before.end(), indexes_after[0]) != indexes_before.end());
+
+    f.reopen();
+    repo::CheckOptions read_all;
+    read_all.read_data = repo::CheckOptions::ReadData::all;
+    auto report = unwrap(repo::check(f.repo(), read_all), "check");
+    INFO((report.errors.empty() ? std::string() : report.errors.front()));
+    CHECK(report.ok());
+    CHECK(report.warnings.empty());
+    auto restored = f.restore(second.snapshot_id, dir / "restore");
+    CHECK(restored.damaged.empty());
+    test::compare_trees(src, dir / "restore" / "data");
+  }
+}

@@ -8,10 +8,15 @@
 
 #include "anemone/config/config.hpp"
 #include "anemone/core/error.hpp"
+#include "anemone/core/system.hpp"
 #include "anemone/crypto/secret.hpp"
 #include "anemone/repo/repository.hpp"
 
 namespace anemone::backup {
+
+// One writer at a time on a site, whoever starts it (a run, a prune, the watcher, cron, a person):
+// an flock beside the state file. Errc::locked with a clear message when another holds it.
+core::Result<core::FileLock> lock_site(const config::Config& config);
 
 // ANEMONE_PASSPHRASE, else ANEMONE_PASSPHRASE_FILE, else backup.passphrase_file, else a prompt when
 // stdin is a terminal. The passphrase never appears in an error message.

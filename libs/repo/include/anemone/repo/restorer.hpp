@@ -1,6 +1,7 @@
 #pragma once
 // Restores a snapshot into a directory: source S goes to DIR/S/. Every blob is authenticated and
-// re-hashed before it is written; a file with a damaged blob is reported and not written. The walk
+// re-hashed before it is written; a file with a damaged blob is reported and not written. Blobs are
+// read pack by pack (restore_plan.hpp), in parallel, each needed range of a pack once. The walk
 // uses directory descriptors and never follows a symlink, so nothing is written outside DIR.
 #include <filesystem>
 #include <string>
@@ -17,6 +18,9 @@ struct RestoreOptions {
   // Paths inside the snapshot ("data/docs/a.txt" or "/data/docs"); empty means everything.
   std::vector<std::string> includes;
   core::ProgressCounters* progress = nullptr;
+  // Pack ranges read and decoded at once; 0: max(4, cores). A network backend limits the reads in
+  // flight to its connections, and the other readers decode meanwhile.
+  size_t readers = 0;
 };
 
 struct RestoreSummary {
