@@ -115,8 +115,8 @@ if has_tool anemone; then
   Build it first (cmake -S . -B build && cmake --build build), pass --bin DIR,
   or benchmark only the others with --only restic,borg"
 fi
-if has_tool restic; then command -v restic >/dev/null || die "restic not found in PATH (apt-get install restic), or drop it with --only"; fi
-if has_tool borg; then command -v borg >/dev/null || die "borg not found in PATH (apt-get install borgbackup), or drop it with --only"; fi
+need_peer restic restic
+need_peer borg borgbackup
 
 mkdir -p "$WORKDIR"
 WORK=$(cd "$WORKDIR" && pwd)

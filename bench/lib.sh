@@ -6,6 +6,17 @@
 die() { echo "$BENCH_NAME: error: $*" >&2; exit 2; }
 log() { echo "==> $*" >&2; }
 has_tool() { local t; for t in "${TOOLS[@]}"; do [[ "$t" == "$1" ]] && return 0; done; return 1; }
+# need_peer TOOL PACKAGE — the peers are Debian packages; install one when it is missing (root).
+need_peer() {
+  has_tool "$1" || return 0
+  command -v "$1" >/dev/null && return 0
+  log "installing $2 (apt-get)"
+  if [[ $(id -u) -eq 0 ]]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$2" >/dev/null 2>&1 ||
+      { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$2" >/dev/null 2>&1; } || true
+  fi
+  command -v "$1" >/dev/null || die "$1 not found in PATH (apt-get install $2), or drop it with --only"
+}
 drop_caches() {
   sync
   if [[ $CAN_DROP -eq 1 ]]; then echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true; fi

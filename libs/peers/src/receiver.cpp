@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "anemone/core/command.hpp"
 #include "anemone/core/fs.hpp"
 #include "anemone/core/time.hpp"
 
@@ -57,22 +58,9 @@ std::string render_sshd_config(const config::Config& config, const std::vector<A
 
 namespace {
 
-// Runs a system tool without a shell; arguments are validated names, never secrets.
+// System tools without a shell; arguments are validated names, never secrets.
 core::Result<void> run_tool(const std::vector<std::string>& argv) {
-  pid_t child = ::fork();
-  if (child < 0) return core::fail_errno("fork", errno);
-  if (child == 0) {
-    std::vector<char*> args;
-    for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
-    args.push_back(nullptr);
-    ::execvp(args[0], args.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    return fail(Errc::failed, "{} failed (exit {})", argv[0], WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  TRY(core::run_checked(argv));
   return {};
 }
 

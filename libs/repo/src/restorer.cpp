@@ -82,6 +82,8 @@ struct PendingFile {
   std::string temp;
   std::atomic<size_t> writes_left{0};
   std::atomic<bool> failed{false};
+  std::atomic<bool> finished{false};
+  std::mutex create_mutex; // the first write creates the temporary file
   std::mutex error_mutex;
   std::optional<core::Error> error;
 };
@@ -205,8 +207,13 @@ private:
                                                             plan.planned_size[i], file.node.size));
         continue;
       }
-      TRY(create_temp(file));
       file.writes_left = plan.writes_per_file[i];
+      if (file.writes_left == 0) { // empty: nothing will come from a pack
+        TRY(create_temp(file));
+        core::UniqueFd fd(::openat(file.dir->fd.get(), file.temp.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
+        if (!fd) return core::fail_errno("open " + file.full_path, errno);
+        TRY(finish(file, std::move(fd)));
+      }
     }
 
     std::vector<std::future<core::Result<void>>> reads;
@@ -218,10 +225,7 @@ private:
       if (auto done = read.get(); !done && !fatal) fatal = done.error();
 
     for (auto& file : m_batch) {
-      if (!fatal && !file->failed && file->writes_left == 0) {
-        if (auto done = finish(*file); !done) fatal = done.error().context(file->full_path);
-        continue;
-      }
+      if (file->finished) continue;
       if (!file->temp.empty()) ::unlinkat(file->dir->fd.get(), file->temp.c_str(), 0);
       if (fatal || !file->error) continue;
       core::log_error("{}: damaged, not restored: {}", file->path, file->error->message());
@@ -231,6 +235,12 @@ private:
     m_batch_bytes = 0;
     if (fatal) return tl::unexpected(std::move(*fatal));
     return {};
+  }
+
+  core::Result<void> ensure_created(PendingFile& file) {
+    std::lock_guard lock(file.create_mutex);
+    if (!file.temp.empty()) return {};
+    return create_temp(file);
   }
 
   core::Result<void> create_temp(PendingFile& file) {
@@ -275,15 +285,17 @@ private:
           continue;
         }
         if (file.failed) continue;
-        TRY(write_at(file, *plain, target.offset));
-        --file.writes_left;
+        TRY(ensure_created(file));
+        auto fd = TRY(write_at(file, *plain, target.offset));
         if (m_options.progress) m_options.progress->bytes_done += plain->size();
+        // The reader that writes a file's last blob finishes it, so finishing runs in parallel too.
+        if (file.writes_left.fetch_sub(1) == 1 && !file.failed) TRY(finish(file, std::move(fd)));
       }
     }
     return {};
   }
 
-  static core::Result<void> write_at(const PendingFile& file, core::ByteView data, uint64_t offset) {
+  static core::Result<core::UniqueFd> write_at(const PendingFile& file, core::ByteView data, uint64_t offset) {
     core::UniqueFd fd(::openat(file.dir->fd.get(), file.temp.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
     if (!fd) return core::fail_errno("open " + file.full_path, errno);
     size_t done = 0;
@@ -293,14 +305,12 @@ private:
       if (n < 0) return core::fail_errno("write " + file.full_path, errno);
       done += static_cast<size_t>(n);
     }
-    return {};
+    return fd;
   }
 
   // Metadata, then the rename that makes the file visible under its name.
-  core::Result<void> finish(PendingFile& file) {
+  core::Result<void> finish(PendingFile& file, core::UniqueFd fd) {
     const Node& node = file.node;
-    core::UniqueFd fd(::openat(file.dir->fd.get(), file.temp.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
-    if (!fd) return core::fail_errno("open " + file.full_path, errno);
     if (m_as_root && ::fchown(fd.get(), node.uid, node.gid) != 0) warn(fmt::format("{}: chown: {}", file.full_path, std::strerror(errno)));
     if (::fchmod(fd.get(), node.mode) != 0) warn(fmt::format("{}: chmod: {}", file.full_path, std::strerror(errno)));
     timespec times[2] = {to_timespec(node.mtime_ns), to_timespec(node.mtime_ns)};
@@ -308,7 +318,8 @@ private:
     fd.reset();
     if (::renameat(file.dir->fd.get(), file.temp.c_str(), file.dir->fd.get(), node.name.c_str()) != 0)
       return core::fail_errno("rename into place " + file.full_path, errno);
-    file.temp.clear();
+    file.finished = true;
+    std::lock_guard lock(m_mutex);
     ++m_summary.files;
     m_summary.bytes += node.size;
     if (m_options.progress) m_options.progress->files_done += 1;
