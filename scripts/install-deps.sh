@@ -8,8 +8,10 @@ build_packages=(
   libsodium-dev libssh2-1-dev libyaml-cpp-dev libsqlite3-dev libcli11-dev libfmt-dev
   libzstd-dev nlohmann-json3-dev libcurl4-openssl-dev libexpected-dev catch2
 )
-# Tools the tests drive: sqlite3 inspects state files; OpenSSH's sshd and clients for the SFTP tests.
-test_packages=(sqlite3 python3 coreutils util-linux procps e2fsprogs openssh-server openssh-client)
+# Tools the tests drive: sqlite3 inspects state files; OpenSSH's sshd and clients for the SFTP tests;
+# wireguard-go (where the kernel has no WireGuard), wg and ip for the mesh (also what the product runs).
+test_packages=(sqlite3 python3 coreutils util-linux procps e2fsprogs openssh-server openssh-client
+  wireguard-go wireguard-tools iproute2)
 
 missing=()
 for pkg in "${build_packages[@]}" "${test_packages[@]}" "$@"; do

@@ -17,6 +17,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "anemone/core/fs.hpp"
+#include "anemone/core/net.hpp"
 #include "yaml_reader.hpp"
 
 namespace anemone::config {
@@ -40,8 +41,9 @@ constexpr int k_max_connections = 16;
 // Each level's keys. The "reserved" lists belong to later releases (sftp server, wireguard,
 // platform, health, disaster recovery, scheduling): accepted and ignored so that a config written
 // for a newer release still loads, while a typo anywhere else is rejected.
-constexpr std::string_view k_top_keys[] = {"server", "paths", "state", "backup", "sftp"};
-constexpr std::string_view k_top_reserved[] = {"wireguard", "platform", "health", "dr"};
+constexpr std::string_view k_top_keys[] = {"server", "paths", "state", "backup", "sftp", "wireguard"};
+constexpr std::string_view k_top_reserved[] = {"platform", "health", "dr"};
+constexpr std::string_view k_wireguard_keys[] = {"interface", "listen_port", "subnet", "endpoint", "keepalive", "address"};
 constexpr std::string_view k_sftp_keys[] = {"port", "listen", "backups_dir", "default_quota"};
 constexpr std::string_view k_server_keys[] = {"name"};
 constexpr std::string_view k_paths_keys[] = {"secrets", "logs"};
@@ -299,6 +301,54 @@ core::Result<void> parse_sftp(const Reader& reader, const Field& field, Config& 
   return {};
 }
 
+core::Result<void> parse_wireguard(const Reader& reader, const Field& field, Config& config) {
+  MapReader map = TRY(reader.map(field, k_wireguard_keys));
+  auto& wg = config.wireguard;
+  if (auto name = map.optional("interface")) {
+    wg.interface = TRY(reader.string(*name));
+    // A Linux interface name: at most 15 characters, and it becomes a socket file name too.
+    bool ok = !wg.interface.empty() && wg.interface.size() <= 15;
+    for (char c : wg.interface)
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_')) ok = false;
+    if (!ok)
+      return tl::unexpected(reader.error(name->mark(), name->path,
+                                         "expected an interface name of 1 to 15 letters, digits, '-' or '_', got " +
+                                             quote(wg.interface)));
+  }
+  if (auto port = map.optional("listen_port")) wg.listen_port = TRY(reader.integer(*port, 1, k_max_port));
+  if (auto keepalive = map.optional("keepalive")) wg.keepalive = TRY(reader.integer(*keepalive, 0, 3600));
+  std::optional<core::Ipv4Net> subnet;
+  if (auto field_subnet = map.optional("subnet")) {
+    std::string text = TRY(reader.string(*field_subnet));
+    auto parsed = core::parse_ipv4_net(text);
+    if (!parsed) return tl::unexpected(reader.error(field_subnet->mark(), field_subnet->path, parsed.error().message()));
+    if (parsed->prefix < 8 || parsed->prefix > 30)
+      return tl::unexpected(reader.error(field_subnet->mark(), field_subnet->path,
+                                         "the mesh subnet needs a prefix from /8 to /30, got " + quote(text)));
+    wg.subnet = parsed->str();
+    subnet = *parsed;
+  } else {
+    subnet = *core::parse_ipv4_net(wg.subnet);
+  }
+  if (auto endpoint = map.optional("endpoint")) {
+    std::string text = TRY(reader.string(*endpoint));
+    auto parsed = core::parse_endpoint(text);
+    if (!parsed) return tl::unexpected(reader.error(endpoint->mark(), endpoint->path, parsed.error().message()));
+    wg.endpoint = parsed->str();
+  }
+  if (auto address = map.optional("address")) {
+    std::string text = TRY(reader.string(*address));
+    auto parsed = core::parse_ipv4(text);
+    if (!parsed) return tl::unexpected(reader.error(address->mark(), address->path, "expected an IPv4 address, got " + quote(text)));
+    uint32_t host = parsed->value & ~(subnet->prefix == 0 ? 0u : ~uint32_t{0} << (32 - subnet->prefix));
+    if (!subnet->contains(*parsed) || host == 0 || host == (uint32_t(subnet->size()) - 1))
+      return tl::unexpected(reader.error(address->mark(), address->path,
+                                         fmt::format("{} is not a host address inside the subnet {}", text, wg.subnet)));
+    wg.address = parsed->str();
+  }
+  return {};
+}
+
 core::Result<Config> parse_document(const Reader& reader, const YAML::Node& root, const std::filesystem::path& file) {
   if (root.IsNull())
     return tl::unexpected(reader.error(root.Mark(), "", "expected a map with at least server.name, got an empty file"));
@@ -311,11 +361,13 @@ core::Result<Config> parse_document(const Reader& reader, const YAML::Node& root
   std::optional<Field> state = map.optional("state");
   std::optional<Field> backup = map.optional("backup");
   std::optional<Field> sftp = map.optional("sftp");
+  std::optional<Field> wireguard = map.optional("wireguard");
   core::Result<void> done = parse_server(reader, server, config);
   if (done && paths) done = parse_paths(reader, *paths, config);
   if (done && state) done = parse_state(reader, *state, config);
   if (done && backup) done = parse_backup(reader, *backup, config);
   if (done && sftp) done = parse_sftp(reader, *sftp, config);
+  if (done && wireguard) done = parse_wireguard(reader, *wireguard, config);
   if (!done) return tl::unexpected(std::move(done).error());
   return config;
 }

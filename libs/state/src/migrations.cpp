@@ -57,6 +57,36 @@ CREATE TABLE sftp_accounts (
   scanned_ns INTEGER NOT NULL DEFAULT 0
 );
 )sql",
+      // 3: the mesh (wg-peer-manager): this site's settings, its peers, its invitations.
+      R"sql(
+CREATE TABLE mesh_settings (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+CREATE TABLE mesh_peers (
+  name TEXT PRIMARY KEY,
+  wg_public TEXT NOT NULL UNIQUE,
+  endpoint TEXT,                 -- HOST:PORT, NULL behind NAT
+  vpn_address TEXT NOT NULL UNIQUE,
+  allowed_ips TEXT NOT NULL,     -- comma-separated CIDRs beyond vpn_address/32
+  ssh_host_key TEXT NOT NULL,    -- pinned: "ssh-ed25519 AAAA…"
+  ssh_user_key TEXT NOT NULL,    -- the key it logs into our receiver with
+  signing_key TEXT NOT NULL,
+  sftp_port INTEGER NOT NULL,    -- its receiver, reached over the tunnel
+  sftp_user TEXT NOT NULL,       -- our account name on its receiver
+  created_ns INTEGER NOT NULL
+);
+CREATE TABLE mesh_invitations (
+  id TEXT PRIMARY KEY,           -- hex, 16 bytes
+  peer_name TEXT NOT NULL,
+  secret BLOB NOT NULL,          -- 32 bytes; proves a reply saw the code
+  quota_bytes INTEGER NOT NULL,
+  allowed_ips TEXT NOT NULL,
+  created_ns INTEGER NOT NULL,
+  expires_ns INTEGER NOT NULL,
+  state TEXT NOT NULL DEFAULT 'open'   -- open | used | revoked
+);
+)sql",
   };
   return k_steps;
 }

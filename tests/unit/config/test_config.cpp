@@ -220,8 +220,6 @@ TEST_CASE("sections and keys reserved for later releases are accepted and ignore
   Config config = parsed(R"(server:
   name: site-a
 sftp: {port: 22222}
-wireguard:
-  address: 10.8.0.1/24
 platform: {}
 health: [1, 2]
 dr: anything
@@ -236,12 +234,12 @@ backup:
 }
 
 TEST_CASE("the sftp receiver section has defaults and validates its values", "[config]") {
-  Config defaults = parsed("server:\n  name: site-a\n");
+  config::Config defaults = parsed("server:\n  name: site-a\n");
   CHECK(defaults.sftp.port == 22222);
   CHECK(defaults.sftp.listen == "0.0.0.0");
   CHECK(defaults.sftp.backups_dir == "/backups");
   CHECK(defaults.sftp.default_quota == (50ull << 30));
-  Config set = parsed("server:\n  name: site-a\nsftp:\n  port: 2222\n  listen: 127.0.0.1\n"
+  config::Config set = parsed("server:\n  name: site-a\nsftp:\n  port: 2222\n  listen: 127.0.0.1\n"
                       "  backups_dir: /srv/backups\n  default_quota: 512M\n");
   CHECK(set.sftp.port == 2222);
   CHECK(set.sftp.listen == "127.0.0.1");
@@ -309,7 +307,7 @@ backup:
       compression: max
 )") == "config.yaml:7:7: backup.sources[0].compression: unknown key (expected one of: name, path, exclude)");
   CHECK(error_of("server:\n  name: a\nr: 1\n") ==
-        "config.yaml:3:1: r: unknown key (expected one of: server, paths, state, backup, sftp)");
+        "config.yaml:3:1: r: unknown key (expected one of: server, paths, state, backup, sftp, wireguard)");
   CHECK(error_of("server:\n  name: a\n  ? [x, y]\n  : 1\n") ==
         "config.yaml:3:5: server: expected a key name, got a list");
 }
@@ -580,5 +578,28 @@ TEST_CASE("the example config/config.yaml loads with production defaults", "[con
   CHECK_FALSE(local->retention.empty());
 }
 #endif
+
+TEST_CASE("the wireguard section has defaults and validates every value", "[config]") {
+  Config defaults = parsed("server:\n  name: a\n");
+  CHECK(defaults.wireguard.interface == "wg0");
+  CHECK(defaults.wireguard.subnet == "10.8.0.0/16");
+  CHECK(defaults.wireguard.listen_port == 51820);
+  CHECK_FALSE(defaults.wireguard.endpoint);
+  Config set = parsed("server:\n  name: a\nwireguard:\n  interface: wg-a\n  subnet: 198.18.0.0/15\n"
+                      "  endpoint: \"192.0.2.1:51820\"\n  address: 198.19.0.7\n  keepalive: 0\n");
+  CHECK(set.wireguard.interface == "wg-a");
+  CHECK(set.wireguard.address == std::optional<std::string>("198.19.0.7"));
+  CHECK(set.wireguard.endpoint == std::optional<std::string>("192.0.2.1:51820"));
+  CHECK(error_of("server:\n  name: a\nwireguard:\n  interface: \"wg0; reboot\"\n") ==
+        "config.yaml:4:14: wireguard.interface: expected an interface name of 1 to 15 letters, digits, '-' or '_', "
+        "got \"wg0; reboot\"");
+  CHECK(error_of("server:\n  name: a\nwireguard:\n  subnet: 10.8.0.1/16\n").find(
+            "wireguard.subnet: '10.8.0.1/16' is not a CIDR block: host bits are set (did you mean 10.8.0.0/16?)") !=
+        std::string::npos);
+  CHECK(error_of("server:\n  name: a\nwireguard:\n  subnet: 10.8.0.0/16\n  address: 10.9.0.1\n") ==
+        "config.yaml:5:12: wireguard.address: 10.9.0.1 is not a host address inside the subnet 10.8.0.0/16");
+  CHECK(error_of("server:\n  name: a\nwireguard:\n  endpoint: example.org\n").find("the port is missing") !=
+        std::string::npos);
+}
 
 } // namespace anemone::config

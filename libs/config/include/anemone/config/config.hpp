@@ -56,6 +56,16 @@ struct SftpReceiver {
   uint64_t default_quota = 50ull << 30;
 };
 
+// wg-peer-manager's mesh (issue 4). Validated here; the subnet and any address are IPv4.
+struct WireGuard {
+  std::string interface = "wg0";
+  int listen_port = 51820;
+  std::string subnet = "10.8.0.0/16";
+  std::optional<std::string> endpoint; // HOST:PORT peers use to reach us; absent behind NAT
+  int keepalive = 25;
+  std::optional<std::string> address;  // otherwise derived from the WireGuard public key
+};
+
 struct Config {
   std::filesystem::path file; // where it was loaded from
   std::string server_name;
@@ -66,6 +76,7 @@ struct Config {
   std::vector<Source> sources;
   std::vector<Target> targets;
   SftpReceiver sftp;
+  WireGuard wireguard;
 
   const Target* find_target(std::string_view name) const;
 };
