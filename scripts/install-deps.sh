@@ -11,7 +11,7 @@ build_packages=(
 # Tools the tests drive: sqlite3 inspects state files; OpenSSH's sshd and clients for the SFTP tests;
 # wireguard-go (where the kernel has no WireGuard), wg and ip for the mesh (also what the product runs).
 test_packages=(sqlite3 python3 coreutils util-linux procps e2fsprogs openssh-server openssh-client
-  wireguard-go wireguard-tools iproute2)
+  wireguard-go wireguard-tools iproute2 iputils-ping)
 
 missing=()
 for pkg in "${build_packages[@]}" "${test_packages[@]}" "$@"; do

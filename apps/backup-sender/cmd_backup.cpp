@@ -1,4 +1,5 @@
 #include "anemone/backup/commands.hpp"
+#include "anemone/backup/targets.hpp"
 #include "commands.hpp"
 
 namespace anemone::backup_sender {
@@ -13,7 +14,7 @@ void set_init_command(CLI::App& app, cli::ToolContext& context) {
   command->add_flag("--json", options->json, "print the result as JSON");
   cli::set_action(command, [&context, options, kdf]() -> core::Result<void> {
     options->kdf = *kdf == "interactive" ? crypto::KdfProfile::interactive : crypto::KdfProfile::moderate;
-    auto config = TRY(context.load_config());
+    auto config = TRY(backup::with_peer_targets(context.load_config()));
     return backup::cmd_init(config, *options);
   });
 }
@@ -24,7 +25,7 @@ void set_run_command(CLI::App& app, cli::ToolContext& context) {
   command->add_option("--target", options->target, "target name (default: all targets)");
   command->add_flag("--json", options->json, "print one JSON object per target");
   cli::set_action(command, [&context, options]() -> core::Result<void> {
-    auto config = TRY(context.load_config());
+    auto config = TRY(backup::with_peer_targets(context.load_config()));
     return backup::cmd_run(config, *options);
   });
 }

@@ -1,4 +1,5 @@
 #include "anemone/backup/commands.hpp"
+#include "anemone/backup/targets.hpp"
 #include "commands.hpp"
 
 namespace anemone::backup_sender {
@@ -9,7 +10,7 @@ void set_snapshots_command(CLI::App& app, cli::ToolContext& context) {
   command->add_option("--target", options->target, "target name (default: all targets)");
   command->add_flag("--json", options->json, "print JSON");
   cli::set_action(command, [&context, options]() -> core::Result<void> {
-    auto config = TRY(context.load_config());
+    auto config = TRY(backup::with_peer_targets(context.load_config()));
     return backup::cmd_snapshots(config, *options);
   });
 }
@@ -22,7 +23,7 @@ void set_ls_command(CLI::App& app, cli::ToolContext& context) {
   command->add_option("--target", options->target, "target name (needed when several are configured)");
   command->add_flag("--json", options->json, "print JSON");
   cli::set_action(command, [&context, options]() -> core::Result<void> {
-    auto config = TRY(context.load_config());
+    auto config = TRY(backup::with_peer_targets(context.load_config()));
     return backup::cmd_ls(config, *options);
   });
 }
@@ -35,7 +36,7 @@ void set_diff_command(CLI::App& app, cli::ToolContext& context) {
   command->add_option("--target", options->target, "target name (needed when several are configured)");
   command->add_flag("--json", options->json, "print JSON");
   cli::set_action(command, [&context, options]() -> core::Result<void> {
-    auto config = TRY(context.load_config());
+    auto config = TRY(backup::with_peer_targets(context.load_config()));
     return backup::cmd_diff(config, *options);
   });
 }
@@ -46,7 +47,7 @@ void set_stats_command(CLI::App& app, cli::ToolContext& context) {
   command->add_option("--target", options->target, "target name (default: all targets)");
   command->add_flag("--json", options->json, "print JSON");
   cli::set_action(command, [&context, options]() -> core::Result<void> {
-    auto config = TRY(context.load_config());
+    auto config = TRY(backup::with_peer_targets(context.load_config()));
     return backup::cmd_stats(config, *options);
   });
 }

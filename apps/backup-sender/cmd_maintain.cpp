@@ -1,4 +1,5 @@
 #include "anemone/backup/commands.hpp"
+#include "anemone/backup/targets.hpp"
 #include "commands.hpp"
 
 namespace anemone::backup_sender {
@@ -13,7 +14,7 @@ void set_check_command(CLI::App& app, cli::ToolContext& context) {
       ->excludes(all);
   command->add_flag("--json", options->json, "print JSON");
   cli::set_action(command, [&context, options]() -> core::Result<void> {
-    auto config = TRY(context.load_config());
+    auto config = TRY(backup::with_peer_targets(context.load_config()));
     return backup::cmd_check(config, *options);
   });
 }
@@ -26,7 +27,7 @@ void set_forget_command(CLI::App& app, cli::ToolContext& context) {
   command->add_flag("--dry-run", options->dry_run, "only show what would be removed");
   command->add_flag("--json", options->json, "print JSON");
   cli::set_action(command, [&context, options]() -> core::Result<void> {
-    auto config = TRY(context.load_config());
+    auto config = TRY(backup::with_peer_targets(context.load_config()));
     return backup::cmd_forget(config, *options);
   });
 }
@@ -38,7 +39,7 @@ void set_prune_command(CLI::App& app, cli::ToolContext& context) {
   command->add_flag("--dry-run", options->dry_run, "only show what would be removed");
   command->add_flag("--json", options->json, "print JSON");
   cli::set_action(command, [&context, options]() -> core::Result<void> {
-    auto config = TRY(context.load_config());
+    auto config = TRY(backup::with_peer_targets(context.load_config()));
     return backup::cmd_prune(config, *options);
   });
 }
@@ -50,7 +51,7 @@ void set_unlock_command(CLI::App& app, cli::ToolContext& context) {
   command->add_flag("--force", options->force, "also remove locks of processes that may still run");
   command->add_flag("--json", options->json, "print JSON");
   cli::set_action(command, [&context, options]() -> core::Result<void> {
-    auto config = TRY(context.load_config());
+    auto config = TRY(backup::with_peer_targets(context.load_config()));
     return backup::cmd_unlock(config, *options);
   });
 }

@@ -1,4 +1,5 @@
 #include "anemone/backup/commands.hpp"
+#include "anemone/backup/targets.hpp"
 #include "commands.hpp"
 
 namespace anemone::backup_sender {
@@ -12,7 +13,7 @@ void set_restore_command(CLI::App& app, cli::ToolContext& context) {
   command->add_option("--include", options->includes, "restore only this snapshot path (repeatable), e.g. /data/docs");
   command->add_flag("--json", options->json, "print the result as JSON");
   cli::set_action(command, [&context, options]() -> core::Result<void> {
-    auto config = TRY(context.load_config());
+    auto config = TRY(backup::with_peer_targets(context.load_config()));
     return backup::cmd_restore(config, *options);
   });
 }

@@ -26,24 +26,4 @@ void set_identity_commands(CLI::App& app, cli::ToolContext& context) {
   });
 }
 
-// Filled in step by step (issue 4); until then they say so.
-void set_invitation_commands(CLI::App& app, cli::ToolContext&) {
-  cli::add_not_yet_available(app, "invite", "print a signed invitation code for a new peer");
-  cli::add_not_yet_available(app, "join", "accept an invitation and print a reply code");
-  cli::add_not_yet_available(app, "accept", "accept a peer's reply");
-  cli::add_not_yet_available(app, "invitations", "list pending invitations");
-  cli::add_not_yet_available(app, "revoke", "revoke an invitation");
-}
-
-void set_peer_commands(CLI::App& app, cli::ToolContext&) {
-  cli::add_not_yet_available(app, "list", "list peers");
-  cli::add_not_yet_available(app, "remove", "remove a peer");
-}
-
-void set_interface_commands(CLI::App& app, cli::ToolContext&) {
-  cli::add_not_yet_available(app, "up", "bring the WireGuard interface up");
-  cli::add_not_yet_available(app, "down", "take the WireGuard interface down");
-  cli::add_not_yet_available(app, "status", "health of the interface");
-}
-
 } // namespace anemone::wg_peer_manager

@@ -39,7 +39,17 @@ core::Result<repo::ArchiveSummary> run_target(const config::Config& config, cons
   // A peer that already says we are over quota gets no data sent at all.
   if (auto quota = read_peer_quota(target); quota && quota->over)
     return core::fail(Errc::quota_exceeded, "{}", quota->message(target.name));
-  auto repository = TRY(open_repository(target, passphrase));
+  auto opened = open_repository(target, passphrase);
+  if (!opened && opened.error().code() == Errc::repo_missing && target.from_mesh) {
+    // A new mesh peer: its repository is made on the first run, with this site's passphrase.
+    auto backend = TRY(open_backend(target));
+    repo::InitOptions init;
+    init.host = config.server_name;
+    TRY_CTX(repo::Repository::init(*backend, passphrase, init), target.name);
+    core::log_info("{}: repository created on the peer at {}", target.name, backend->location());
+    opened = open_repository(target, passphrase);
+  }
+  auto repository = TRY(std::move(opened));
   auto lock = TRY_CTX(repo::RepoLock::acquire(*repository, repo::LockKind::shared), target.name);
   size_t leftovers = TRY(repository->backend().remove_leftovers(repo::Backend::Leftovers::dead_writers));
   if (leftovers) core::log_info("{}: removed {} temporary files left by an interrupted run", target.name, leftovers);

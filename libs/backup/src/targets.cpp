@@ -8,6 +8,7 @@
 #include <fmt/ranges.h>
 
 #include "anemone/core/fs.hpp"
+#include "anemone/mesh/store.hpp"
 
 namespace anemone::backup {
 
@@ -117,6 +118,17 @@ core::Result<OpenTarget> open_single_target(const config::Config& config, const 
   opened.repository = TRY(open_repository(*opened.target, passphrase));
   if (index == IndexLoad::yes) TRY_CTX(opened.repository->load_index(), opened.target->name);
   return opened;
+}
+
+core::Result<config::Config> with_peer_targets(core::Result<config::Config> loaded) {
+  auto config = TRY(std::move(loaded));
+  for (auto& target : TRY(mesh::peer_targets(config))) {
+    if (config.find_target(target.name))
+      return fail(Errc::config, "{}: target '{}' has the name of a mesh peer; rename the target", config.file.string(),
+                  target.name);
+    config.targets.push_back(std::move(target));
+  }
+  return config;
 }
 
 core::Result<core::FileLock> lock_site(const config::Config& config) {

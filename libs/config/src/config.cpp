@@ -44,7 +44,7 @@ constexpr int k_max_connections = 16;
 constexpr std::string_view k_top_keys[] = {"server", "paths", "state", "backup", "sftp", "wireguard"};
 constexpr std::string_view k_top_reserved[] = {"platform", "health", "dr"};
 constexpr std::string_view k_wireguard_keys[] = {"interface", "listen_port", "subnet", "endpoint", "keepalive", "address"};
-constexpr std::string_view k_sftp_keys[] = {"port", "listen", "backups_dir", "default_quota"};
+constexpr std::string_view k_sftp_keys[] = {"port", "listen", "backups_dir", "default_quota", "account_prefix"};
 constexpr std::string_view k_server_keys[] = {"name"};
 constexpr std::string_view k_paths_keys[] = {"secrets", "logs"};
 constexpr std::string_view k_state_keys[] = {"path"};
@@ -291,6 +291,17 @@ core::Result<void> parse_sftp(const Reader& reader, const Field& field, Config& 
                                            "expected an IP address or host name, got " + quote(config.sftp.listen)));
   }
   if (auto dir = map.optional("backups_dir")) config.sftp.backups_dir = TRY(read_absolute_path(reader, *dir));
+  if (auto prefix = map.optional("account_prefix")) {
+    config.sftp.account_prefix = TRY(reader.string(*prefix));
+    bool ok = config.sftp.account_prefix.size() <= 8;
+    for (char c : config.sftp.account_prefix)
+      if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) ok = false;
+    if (!config.sftp.account_prefix.empty() && config.sftp.account_prefix[0] == '-') ok = false;
+    if (!ok)
+      return tl::unexpected(reader.error(prefix->mark(), prefix->path,
+                                         "expected up to 8 of a-z, 0-9 and '-' (not first), got " +
+                                             quote(config.sftp.account_prefix)));
+  }
   if (auto quota = map.optional("default_quota")) {
     std::string text = TRY(reader.string(*quota));
     auto size = core::parse_size(text);

@@ -150,11 +150,12 @@ core::Result<SyncReport> sync_receiver(const config::Config& config, const std::
       report.changes.push_back("wrote the key of " + account.name);
   }
 
-  // Peer users that no account names any more: their login goes now; their data stays.
+  // Peer users that no account names any more: their login goes now; their data stays. Only this
+  // receiver's users (their key file is in its keys_dir): another receiver on the machine keeps its own.
   std::vector<std::string> stale;
   setpwent();
   while (passwd* user = ::getpwent()) {
-    if (user->pw_gid != peers_gid) continue;
+    if (user->pw_gid != peers_gid || !fs::exists(layout.keys_dir / user->pw_name)) continue;
     bool known = false;
     for (const auto& account : accounts) known = known || account.name == user->pw_name;
     if (!known) stale.push_back(user->pw_name);

@@ -14,6 +14,10 @@
 
 namespace anemone::backup {
 
+// The config plus one sftp target per mesh peer (wg-peer-manager), so a new peer is backed up to on
+// the next run. A config target with a peer's name is an error naming both.
+core::Result<config::Config> with_peer_targets(core::Result<config::Config> loaded);
+
 // One writer at a time on a site, whoever starts it (a run, a prune, the watcher, cron, a person):
 // an flock beside the state file. Errc::locked with a clear message when another holds it.
 core::Result<core::FileLock> lock_site(const config::Config& config);

@@ -46,6 +46,7 @@ struct Target {
   std::string host_key;
   int connections = 2;
   Retention retention;
+  bool from_mesh = false; // made from a wg-peer-manager peer, not written in the config
 };
 
 // The receiving side (sftp-receiver-quota): one chrooted SFTP account per peer.
@@ -54,6 +55,9 @@ struct SftpReceiver {
   std::string listen = "0.0.0.0";
   std::filesystem::path backups_dir = "/backups"; // /backups/<peer>/ holds each jail
   uint64_t default_quota = 50ull << 30;
+  // Prepended to a mesh peer's name to make its account (Unix user and jail) here: only needed
+  // when several receivers share one machine's users, as the tests' sites do.
+  std::string account_prefix;
 };
 
 // wg-peer-manager's mesh (issue 4). Validated here; the subnet and any address are IPv4.
