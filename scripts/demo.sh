@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The main job end to end on this machine: make a sample tree, create an encrypted repository, back
-# up, change a file, back up again, restore, verify, and say what happened at each step.
+# up, change a file, back up again, restore, verify, and say what happened at each step. Then the
+# two-site story of the mesh in network namespaces (scripts/demo-mesh.py): invite, join, accept,
+# back up to each other through WireGuard, restore.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -72,4 +74,7 @@ bs stats
 say "What the repository holds (all ciphertext, named by hashes)"
 (cd "$work/repo" && find . -type f | sed 's|^\./||' | awk -F/ '{print $1}' | sort | uniq -c)
 if grep -rqa "quick brown fox" "$work/repo"; then echo "PLAINTEXT FOUND IN REPOSITORY"; exit 1; else echo "no plaintext of the source appears in the repository"; fi
-say "Done. Everything is under $work"
+say "Done with one site. Everything is under $work"
+
+say "Two sites as peers over WireGuard (network namespaces on this machine)"
+python3 scripts/demo-mesh.py
