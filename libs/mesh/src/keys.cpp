@@ -9,6 +9,7 @@ using core::Errc;
 namespace {
 
 std::string encode(core::ByteView data, int variant) {
+  if (data.empty()) return {};
   std::string out(sodium_base64_encoded_len(data.size(), variant), '\0');
   sodium_bin2base64(out.data(), out.size(), data.data(), data.size(), variant);
   out.resize(out.size() - 1); // the terminating NUL
@@ -16,6 +17,7 @@ std::string encode(core::ByteView data, int variant) {
 }
 
 core::Result<core::Bytes> decode(std::string_view text, int variant) {
+  if (text.empty()) return core::fail(Errc::usage, "empty where base64 was expected"); // (and libsodium wants a buffer)
   core::Bytes out(text.size());
   size_t length = 0;
   const char* end = nullptr;
