@@ -99,10 +99,12 @@ struct SftpSession::Handles {
   core::UniqueFd socket;
   LIBSSH2_SESSION* session = nullptr;
   LIBSSH2_SFTP* sftp = nullptr;
+  bool transport_dead = false;
   ~Handles() {
-    if (sftp) libssh2_sftp_shutdown(sftp);
+    // A goodbye over a dead transport would block for the whole timeout, twice: skip it and free.
+    if (sftp && !transport_dead) libssh2_sftp_shutdown(sftp);
     if (session) {
-      libssh2_session_disconnect(session, "bye");
+      if (!transport_dead) libssh2_session_disconnect(session, "bye");
       libssh2_session_free(session);
     }
   }
@@ -150,6 +152,12 @@ core::Result<std::unique_ptr<SftpSession>> SftpSession::connect(const SshTarget&
   return std::unique_ptr<SftpSession>(new SftpSession(target, std::move(handles)));
 }
 
+// Closing a handle over a dead transport would wait out the timeout for nothing; the session is
+// freed without ceremony then (see Handles).
+void SftpSession::close_unless_dead(LIBSSH2_SFTP_HANDLE* handle) {
+  if (!m_handles->transport_dead) libssh2_sftp_close_handle(handle);
+}
+
 core::Error SftpSession::error(std::string_view what) {
   int session_error = libssh2_session_last_errno(m_handles->session);
   if (session_error == LIBSSH2_ERROR_SFTP_PROTOCOL) {
@@ -167,6 +175,7 @@ core::Error SftpSession::error(std::string_view what) {
   char* message = nullptr;
   libssh2_session_last_error(m_handles->session, &message, nullptr, 0);
   m_broken = true; // anything but an SFTP status means the transport is gone
+  m_handles->transport_dead = true;
   return core::Error(Errc::io, fmt::format("{}: connection to {} failed: {}", what, m_target.describe(),
                                            message ? message : "?"));
 }
@@ -182,7 +191,7 @@ core::Result<void> SftpSession::write_new_file(const std::string& path, core::By
     ssize_t written = libssh2_sftp_write(handle, reinterpret_cast<const char*>(data.data() + done), piece);
     if (written < 0) {
       auto failure = error("write " + path);
-      libssh2_sftp_close_handle(handle);
+      close_unless_dead(handle);
       return tl::unexpected(failure);
     }
     done += static_cast<size_t>(written);
@@ -194,7 +203,7 @@ core::Result<void> SftpSession::write_new_file(const std::string& path, core::By
       m_fsync_supported = false; // the server lacks fsync@openssh.com: the rename still orders writes
     } else {
       auto failure = error("fsync " + path);
-      libssh2_sftp_close_handle(handle);
+      close_unless_dead(handle);
       return tl::unexpected(failure);
     }
   }
@@ -206,7 +215,8 @@ core::Result<core::Bytes> SftpSession::read_file(const std::string& path, uint64
   LIBSSH2_SFTP_HANDLE* handle = libssh2_sftp_open_ex(m_handles->sftp, path.c_str(), static_cast<unsigned>(path.size()),
                                                      LIBSSH2_FXF_READ, 0, LIBSSH2_SFTP_OPENFILE);
   if (!handle) return tl::unexpected(error("open " + path));
-  std::unique_ptr<LIBSSH2_SFTP_HANDLE, int (*)(LIBSSH2_SFTP_HANDLE*)> guard(handle, libssh2_sftp_close_handle);
+  auto close = [this](LIBSSH2_SFTP_HANDLE* h) { close_unless_dead(h); };
+  std::unique_ptr<LIBSSH2_SFTP_HANDLE, decltype(close)> guard(handle, close);
   if (length == 0) {
     LIBSSH2_SFTP_ATTRIBUTES attributes{};
     if (libssh2_sftp_fstat_ex(handle, &attributes, 0) != 0) return tl::unexpected(error("stat " + path));
@@ -267,7 +277,8 @@ core::Result<std::vector<RemoteEntry>> SftpSession::list_directory(const std::st
   LIBSSH2_SFTP_HANDLE* handle = libssh2_sftp_open_ex(m_handles->sftp, path.c_str(), static_cast<unsigned>(path.size()),
                                                      0, 0, LIBSSH2_SFTP_OPENDIR);
   if (!handle) return tl::unexpected(error("list " + path));
-  std::unique_ptr<LIBSSH2_SFTP_HANDLE, int (*)(LIBSSH2_SFTP_HANDLE*)> guard(handle, libssh2_sftp_close_handle);
+  auto close = [this](LIBSSH2_SFTP_HANDLE* h) { close_unless_dead(h); };
+  std::unique_ptr<LIBSSH2_SFTP_HANDLE, decltype(close)> guard(handle, close);
   std::vector<RemoteEntry> entries;
   char name[1024];
   while (true) {

@@ -11,6 +11,9 @@
 #include "anemone/core/bytes.hpp"
 #include "anemone/core/error.hpp"
 
+struct _LIBSSH2_SFTP_HANDLE; // libssh2.h stays out of this header
+typedef struct _LIBSSH2_SFTP_HANDLE LIBSSH2_SFTP_HANDLE;
+
 namespace anemone::ssh {
 
 struct SshTarget {
@@ -57,6 +60,7 @@ private:
   struct Handles;
   SftpSession(SshTarget target, std::unique_ptr<Handles> handles);
   core::Error error(std::string_view what);
+  void close_unless_dead(LIBSSH2_SFTP_HANDLE* handle);
   SshTarget m_target;
   std::unique_ptr<Handles> m_handles;
   bool m_broken = false;
