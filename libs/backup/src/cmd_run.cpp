@@ -105,7 +105,9 @@ core::Result<void> cmd_run(const config::Config& config, const CommonOptions& op
   for (const auto* target : targets) {
     int64_t run_id = TRY(state::begin_run(db, "backup-sender", "run", target->name));
     auto summary = run_target(config, *target, passphrase, db);
-    if (!summary && target->type == config::TargetType::sftp && summary.error().code() != Errc::quota_exceeded) {
+    // (Not after a connection failure: the quota cannot be read then either, and would cost another timeout.)
+    if (!summary && target->type == config::TargetType::sftp && summary.error().code() != Errc::quota_exceeded &&
+        summary.error().code() != Errc::io) {
       // A refused write during the run: say so in the peer's terms when its quota is the cause.
       if (auto quota = read_peer_quota(*target); quota && quota->over)
         summary = core::fail(Errc::quota_exceeded, "{}", quota->message(target->name));

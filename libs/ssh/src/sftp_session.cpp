@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <mutex>
 #include <netdb.h>
+#include <algorithm>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -32,6 +33,8 @@ bool library_ready() {
 constexpr size_t k_write_piece = 4 * 1024 * 1024;
 constexpr size_t k_read_piece = 1024 * 1024;
 
+constexpr int k_connect_timeout_ms = 10000;
+
 core::Result<core::UniqueFd> tcp_connect(const SshTarget& target) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -49,8 +52,10 @@ core::Result<core::UniqueFd> tcp_connect(const SshTarget& target) {
       last_error = std::strerror(errno);
       continue;
     }
+    // A peer that is up answers a connect within a few round trips; waiting the whole I/O timeout
+    // for one that is not only slows every retry (a dead tunnel drops the SYN silently).
     pollfd waiting{fd.get(), POLLOUT, 0};
-    int ready = ::poll(&waiting, 1, target.timeout_ms);
+    int ready = ::poll(&waiting, 1, std::min(target.timeout_ms, k_connect_timeout_ms));
     int socket_error = 0;
     socklen_t length = sizeof socket_error;
     if (ready <= 0) {
