@@ -4,6 +4,7 @@ reply replayed to a second invitation; each a distinct error, exit 2, and nothin
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import tempfile
 import time
@@ -48,6 +49,7 @@ class Site:
     def close(self):
         for user in self.users:
             subprocess.run(["userdel", user], capture_output=True)
+        shutil.rmtree(self.base, ignore_errors=True)
 
 
 def refused(site, args, expected):
