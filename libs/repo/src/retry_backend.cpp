@@ -1,3 +1,4 @@
+#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -49,12 +50,17 @@ public:
   }
 
 private:
+  // Once one operation has spent its whole budget on I/O errors, the peer is gone for now: later
+  // failures (another upload thread, the lock removal at the end) are not retried, so a dead peer
+  // costs one budget, not one per operation. Any success clears it.
   template <typename Work> auto retry(const std::string& what, Work&& work) -> decltype(work()) {
     int delay_ms = m_policy.first_delay_ms;
     for (int attempt = 1;; ++attempt) {
       auto result = work();
-      if (result || result.error().code() != Errc::io || attempt >= m_policy.attempts || core::interrupted())
-        return result;
+      if (result) m_peer_gone = false;
+      if (result || result.error().code() != Errc::io || core::interrupted()) return result;
+      if (attempt >= m_policy.attempts) m_peer_gone = true;
+      if (m_peer_gone) return result;
       core::log_warning("{}: {} (attempt {} of {}, retrying in {} ms)", what, result.error().message(), attempt,
                         m_policy.attempts, delay_ms);
       std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
@@ -64,6 +70,7 @@ private:
 
   std::unique_ptr<Backend> m_inner;
   RetryPolicy m_policy;
+  std::atomic<bool> m_peer_gone{false};
 };
 
 } // namespace

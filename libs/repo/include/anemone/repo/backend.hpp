@@ -54,7 +54,8 @@ std::unique_ptr<Backend> make_sftp_backend(ssh::SshTarget target, std::string ro
 
 // Decorator: retries operations that failed with Errc::io (a dropped connection, a timeout) with
 // exponential backoff, `attempts` times in all. A save whose earlier attempt may have landed counts
-// as done when the file is there with the right size.
+// as done when the file is there with the right size. After one operation used up its attempts, the
+// others fail at their first I/O error until something succeeds again (the peer is gone).
 struct RetryPolicy {
   int attempts = 5;
   int first_delay_ms = 500;
