@@ -351,8 +351,7 @@ core::Result<void> parse_wireguard(const Reader& reader, const Field& field, Con
     std::string text = TRY(reader.string(*address));
     auto parsed = core::parse_ipv4(text);
     if (!parsed) return tl::unexpected(reader.error(address->mark(), address->path, "expected an IPv4 address, got " + quote(text)));
-    uint32_t host = parsed->value & ~(subnet->prefix == 0 ? 0u : ~uint32_t{0} << (32 - subnet->prefix));
-    if (!subnet->contains(*parsed) || host == 0 || host == (uint32_t(subnet->size()) - 1))
+    if (!subnet->is_host(*parsed))
       return tl::unexpected(reader.error(address->mark(), address->path,
                                          fmt::format("{} is not a host address inside the subnet {}", text, wg.subnet)));
     wg.address = parsed->str();

@@ -106,6 +106,11 @@ bool Ipv4Net::contains(Ipv4 address) const {
   return (address.value & mask) == network.value;
 }
 
+bool Ipv4Net::is_host(Ipv4 address) const {
+  uint64_t offset = address.value - network.value;
+  return contains(address) && offset != 0 && offset != size() - 1;
+}
+
 Result<Ipv4Net> parse_ipv4_net(std::string_view text) {
   auto cidr = TRY(parse_cidr(text));
   if (cidr.v6) return fail(Errc::usage, "'{}': expected an IPv4 subnet", text);

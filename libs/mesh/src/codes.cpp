@@ -130,6 +130,12 @@ struct Fields {
       return tl::unexpected(wrong(key, fmt::format("is not a whole number from {} to {}", min, max)));
     return value->get<int64_t>();
   }
+  core::Result<core::Bytes> bytes32(const std::string& key) {
+    std::string text = TRY(string(key, 64));
+    auto bytes = base64url_decode(text);
+    if (!bytes || bytes->size() != 32) return tl::unexpected(wrong(key, "is not 32 bytes"));
+    return std::move(*bytes);
+  }
   core::Result<void> no_others() {
     for (auto it = doc.begin(); it != doc.end(); ++it)
       if (std::find(seen.begin(), seen.end(), it.key()) == seen.end())
@@ -157,8 +163,7 @@ core::Result<SiteCard> read_card(Fields& fields) {
     return tl::unexpected(fields.wrong("subnet", "is not an IPv4 subnet from /8 to /30"));
   card.vpn_address = TRY(fields.string("addr", 32));
   auto address = core::parse_ipv4(card.vpn_address);
-  uint32_t host = address ? address->value - subnet->network.value : 0;
-  if (!address || !subnet->contains(*address) || host == 0 || host == subnet->size() - 1)
+  if (!address || !subnet->is_host(*address))
     return tl::unexpected(fields.wrong("addr", "is not a host address inside the subnet"));
   for (const char* key : {"ssh_host_key", "ssh_user_key"}) {
     std::string text = TRY(fields.string(key, 200));
@@ -206,10 +211,7 @@ core::Result<Invitation> decode_invitation(std::string_view code) {
     return tl::unexpected(fields.wrong("for", "is not a site name ([a-z0-9-], 1 to 32)"));
   invitation.id = TRY(fields.string("id", 64));
   if (!is_hex_id(invitation.id)) return tl::unexpected(fields.wrong("id", "is not 32 hex characters"));
-  std::string secret = TRY(fields.string("secret", 64));
-  auto secret_bytes = base64url_decode(secret);
-  if (!secret_bytes || secret_bytes->size() != 32) return tl::unexpected(fields.wrong("secret", "is not 32 bytes"));
-  invitation.secret = std::move(*secret_bytes);
+  invitation.secret = TRY(fields.bytes32("secret"));
   invitation.expires_s = TRY(fields.integer("expires", 0, int64_t{1} << 40));
   TRY(fields.no_others());
   return invitation;
@@ -222,10 +224,7 @@ core::Result<Reply> decode_reply(std::string_view code) {
   reply.from = TRY(read_card(fields));
   reply.invitation_id = TRY(fields.string("invitation", 64));
   if (!is_hex_id(reply.invitation_id)) return tl::unexpected(fields.wrong("invitation", "is not 32 hex characters"));
-  std::string proof = TRY(fields.string("proof", 64));
-  auto proof_bytes = base64url_decode(proof);
-  if (!proof_bytes || proof_bytes->size() != 32) return tl::unexpected(fields.wrong("proof", "is not 32 bytes"));
-  reply.proof = std::move(*proof_bytes);
+  reply.proof = TRY(fields.bytes32("proof"));
   TRY(fields.no_others());
   return reply;
 }

@@ -26,6 +26,10 @@ TEST_CASE("net: CIDR blocks, v4 and v6, host bits refused with a suggestion", "[
   CHECK(net->contains(*core::parse_ipv4("10.8.255.1")));
   CHECK_FALSE(net->contains(*core::parse_ipv4("10.9.0.1")));
   CHECK(net->size() == 65536);
+  CHECK(net->is_host(*core::parse_ipv4("10.8.0.1")));
+  CHECK_FALSE(net->is_host(*core::parse_ipv4("10.8.0.0")));   // network
+  CHECK_FALSE(net->is_host(*core::parse_ipv4("10.8.255.255"))); // broadcast
+  CHECK_FALSE(net->is_host(*core::parse_ipv4("10.9.0.1")));
 }
 
 TEST_CASE("net: endpoints name a DNS host or an address and a port", "[core][net]") {

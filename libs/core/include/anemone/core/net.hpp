@@ -33,6 +33,8 @@ struct Ipv4Net {
   Ipv4 network;
   int prefix = 0;
   bool contains(Ipv4 address) const;
+  // Inside, and neither the network nor the broadcast address.
+  bool is_host(Ipv4 address) const;
   uint64_t size() const { return uint64_t{1} << (32 - prefix); }
   std::string str() const { return network.str() + "/" + std::to_string(prefix); }
 };
