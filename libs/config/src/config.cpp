@@ -16,7 +16,9 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "anemone/core/cron.hpp"
 #include "anemone/core/fs.hpp"
+#include "anemone/core/time.hpp"
 #include "anemone/core/net.hpp"
 #include "yaml_reader.hpp"
 
@@ -38,19 +40,23 @@ constexpr size_t k_max_source_name = 64;
 constexpr int k_max_port = 65535;
 constexpr int k_max_connections = 16;
 
-// Each level's keys. The "reserved" lists belong to later releases (sftp server, wireguard,
-// platform, health, disaster recovery, scheduling): accepted and ignored so that a config written
-// for a newer release still loads, while a typo anywhere else is rejected.
-constexpr std::string_view k_top_keys[] = {"server", "paths", "state", "backup", "sftp", "wireguard"};
-constexpr std::string_view k_top_reserved[] = {"platform", "health", "dr"};
+// Each level's keys. The "reserved" list belongs to later releases (platform, disaster recovery):
+// accepted and ignored so that a config written for a newer release still loads, while a typo
+// anywhere else is rejected.
+constexpr std::string_view k_top_keys[] = {"server", "paths", "state", "backup", "sftp", "wireguard", "health"};
+constexpr std::string_view k_top_reserved[] = {"platform", "dr"};
+constexpr std::string_view k_health_keys[] = {"max_backup_age", "min_free_space"};
 constexpr std::string_view k_wireguard_keys[] = {"interface", "listen_port", "subnet", "endpoint", "keepalive", "address"};
 constexpr std::string_view k_sftp_keys[] = {"port", "listen", "backups_dir", "default_quota", "account_prefix"};
 constexpr std::string_view k_server_keys[] = {"name"};
-constexpr std::string_view k_paths_keys[] = {"secrets", "logs"};
+constexpr std::string_view k_paths_keys[] = {"secrets", "logs", "run"};
 constexpr std::string_view k_state_keys[] = {"path"};
-constexpr std::string_view k_backup_keys[] = {"passphrase_file", "sources", "targets"};
-constexpr std::string_view k_backup_reserved[] = {"mode", "debounce_seconds", "max_delay_seconds", "interval_minutes",
-                                                  "schedule"};
+constexpr std::string_view k_backup_keys[] = {"passphrase_file", "sources",          "targets",
+                                              "mode",            "debounce_seconds", "max_delay_seconds",
+                                              "interval_minutes", "schedule"};
+constexpr int k_max_debounce_seconds = 86400;
+constexpr int k_max_delay_seconds = 7 * 86400;
+constexpr int k_max_interval_minutes = 31 * 24 * 60;
 constexpr std::string_view k_source_keys[] = {"name", "path", "exclude"};
 constexpr std::string_view k_target_keys[] = {"name", "type",          "path",     "host",        "port",
                                               "user", "identity_file", "host_key", "connections", "retention"};
@@ -172,6 +178,7 @@ core::Result<void> parse_paths(const Reader& reader, const Field& field, Config&
   MapReader map = TRY(reader.map(field, k_paths_keys));
   if (auto secrets = map.optional("secrets")) config.secrets_dir = TRY(read_absolute_path(reader, *secrets));
   if (auto logs = map.optional("logs")) config.logs_dir = TRY(read_absolute_path(reader, *logs));
+  if (auto run = map.optional("run")) config.run_dir = TRY(read_absolute_path(reader, *run));
   return {};
 }
 
@@ -258,8 +265,60 @@ core::Result<Target> parse_target(const Reader& reader, const Field& field, Uniq
   return target;
 }
 
+core::Result<BackupMode> read_mode(const Reader& reader, const Field& field) {
+  std::string text = TRY(reader.string(field));
+  for (BackupMode mode : {BackupMode::live, BackupMode::periodic, BackupMode::scheduled})
+    if (text == mode_name(mode)) return mode;
+  return tl::unexpected(
+      reader.error(field.mark(), field.path, fmt::format("expected live, periodic or scheduled, got {}", quote(text))));
+}
+
+core::Result<void> parse_schedule(const Reader& reader, const MapReader& map, Schedule& schedule) {
+  if (auto mode = map.optional("mode")) schedule.mode = TRY(read_mode(reader, *mode));
+  if (auto debounce = map.optional("debounce_seconds"))
+    schedule.debounce_seconds = TRY(reader.integer(*debounce, 1, k_max_debounce_seconds));
+  auto max_delay = map.optional("max_delay_seconds");
+  if (max_delay) schedule.max_delay_seconds = TRY(reader.integer(*max_delay, 1, k_max_delay_seconds));
+  if (schedule.max_delay_seconds < schedule.debounce_seconds) {
+    const Field& at = max_delay ? *max_delay : map.self();
+    return tl::unexpected(reader.error(
+        at.mark(), max_delay ? at.path : detail::child_path(at.path, "max_delay_seconds"),
+        fmt::format("must be at least debounce_seconds ({}), got {}", schedule.debounce_seconds,
+                    schedule.max_delay_seconds)));
+  }
+  if (auto interval = map.optional("interval_minutes"))
+    schedule.interval_minutes = TRY(reader.integer(*interval, 1, k_max_interval_minutes));
+  if (auto cron = map.optional("schedule")) {
+    std::string text = TRY(reader.string(*cron));
+    auto parsed = core::CronSchedule::parse(text);
+    if (!parsed) return tl::unexpected(reader.error(cron->mark(), cron->path, parsed.error().message()));
+    schedule.schedule = text;
+  }
+  return {};
+}
+
+core::Result<void> parse_health(const Reader& reader, const Field& field, Config& config) {
+  MapReader map = TRY(reader.map(field, k_health_keys));
+  if (auto age = map.optional("max_backup_age")) {
+    std::string text = TRY(reader.string(*age));
+    auto ms = core::parse_duration_ms(text);
+    if (!ms || *ms < 60000)
+      return tl::unexpected(reader.error(age->mark(), age->path,
+                                         "expected a duration of at least a minute like 26h, 90m or 2d, got " + quote(text)));
+    config.health.max_backup_age_ms = *ms;
+  }
+  if (auto free = map.optional("min_free_space")) {
+    std::string text = TRY(reader.string(*free));
+    auto size = core::parse_size(text);
+    if (!size) return tl::unexpected(reader.error(free->mark(), free->path, "expected a size like 1G or 500M, got " + quote(text)));
+    config.health.min_free_bytes = *size;
+  }
+  return {};
+}
+
 core::Result<void> parse_backup(const Reader& reader, const Field& field, Config& config) {
-  MapReader map = TRY(reader.map(field, k_backup_keys, k_backup_reserved));
+  MapReader map = TRY(reader.map(field, k_backup_keys));
+  TRY(parse_schedule(reader, map, config.schedule));
   if (auto passphrase = map.optional("passphrase_file"))
     config.passphrase_file = TRY(read_absolute_path(reader, *passphrase));
 
@@ -372,12 +431,14 @@ core::Result<Config> parse_document(const Reader& reader, const YAML::Node& root
   std::optional<Field> backup = map.optional("backup");
   std::optional<Field> sftp = map.optional("sftp");
   std::optional<Field> wireguard = map.optional("wireguard");
+  std::optional<Field> health = map.optional("health");
   core::Result<void> done = parse_server(reader, server, config);
   if (done && paths) done = parse_paths(reader, *paths, config);
   if (done && state) done = parse_state(reader, *state, config);
   if (done && backup) done = parse_backup(reader, *backup, config);
   if (done && sftp) done = parse_sftp(reader, *sftp, config);
   if (done && wireguard) done = parse_wireguard(reader, *wireguard, config);
+  if (done && health) done = parse_health(reader, *health, config);
   if (!done) return tl::unexpected(std::move(done).error());
   return config;
 }
@@ -405,6 +466,15 @@ core::Result<std::string> read_config_text(const std::filesystem::path& file) {
 }
 
 } // namespace
+
+std::string_view mode_name(BackupMode mode) {
+  switch (mode) {
+  case BackupMode::live: return "live";
+  case BackupMode::periodic: return "periodic";
+  case BackupMode::scheduled: return "scheduled";
+  }
+  return "live";
+}
 
 const Target* Config::find_target(std::string_view name) const {
   for (const Target& target : targets)

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -77,6 +78,51 @@ std::optional<int64_t> parse_utc(std::string_view text) {
 
 double monotonic_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+namespace {
+struct DurationUnit {
+  std::string_view suffix;
+  int64_t ms;
+};
+// "ms" comes first so that it is not read as minutes followed by garbage.
+constexpr DurationUnit k_duration_units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
+} // namespace
+
+std::optional<int64_t> parse_duration_ms(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  int64_t total = 0;
+  while (!text.empty()) {
+    size_t digits = 0;
+    while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+    if (digits == 0 || digits > 9) return std::nullopt;
+    int64_t number = std::stoll(std::string(text.substr(0, digits)));
+    text.remove_prefix(digits);
+    const DurationUnit* unit = nullptr;
+    for (const auto& candidate : k_duration_units)
+      if (text.starts_with(candidate.suffix)) {
+        unit = &candidate;
+        break;
+      }
+    if (unit == nullptr) return std::nullopt;
+    text.remove_prefix(unit->suffix.size());
+    total += number * unit->ms;
+  }
+  return total;
+}
+
+std::string format_duration_ms(int64_t ms) {
+  if (ms == 0) return "0s";
+  if (ms % 1000 != 0) return fmt::format("{}ms", ms);
+  if (ms % 86400000 == 0) return fmt::format("{}d", ms / 86400000);
+  // Hours rather than days otherwise: "26h" reads better than "1d2h".
+  std::string text;
+  for (const auto& unit : {k_duration_units[3], k_duration_units[2], k_duration_units[1]})
+    if (ms >= unit.ms) {
+      text += fmt::format("{}{}", ms / unit.ms, unit.suffix);
+      ms %= unit.ms;
+    }
+  return text;
 }
 
 } // namespace anemone::core

@@ -216,21 +216,75 @@ backup:
   CHECK(config.targets.empty());
 }
 
-TEST_CASE("sections and keys reserved for later releases are accepted and ignored", "[config]") {
+TEST_CASE("sections reserved for later releases are accepted and ignored", "[config]") {
   Config config = parsed(R"(server:
   name: site-a
 sftp: {port: 22222}
 platform: {}
-health: [1, 2]
 dr: anything
-backup:
-  mode: watch
-  debounce_seconds: 30
-  max_delay_seconds: 600
-  interval_minutes: 60
-  schedule: "0 3 * * *"
 )");
   CHECK(config.server_name == "site-a");
+}
+
+TEST_CASE("backup modes: defaults, each mode's keys, and bad values named", "[config]") {
+  Config defaults = parsed("server:\n  name: site-a\n");
+  CHECK(defaults.schedule.mode == BackupMode::live);
+  CHECK(defaults.schedule.debounce_seconds == 30);
+  CHECK(defaults.schedule.max_delay_seconds == 300);
+  CHECK(defaults.schedule.interval_minutes == 60);
+  CHECK(defaults.schedule.schedule == "0 3 * * *");
+  CHECK(defaults.run_dir == "/run/anemone");
+
+  Config set = parsed(R"(server:
+  name: site-a
+paths: {run: /tmp/anemone-run}
+backup:
+  mode: scheduled
+  debounce_seconds: 5
+  max_delay_seconds: 60
+  interval_minutes: 15
+  schedule: "30 2 * * mon-fri"
+)");
+  CHECK(set.schedule.mode == BackupMode::scheduled);
+  CHECK(set.schedule.debounce_seconds == 5);
+  CHECK(set.schedule.max_delay_seconds == 60);
+  CHECK(set.schedule.interval_minutes == 15);
+  CHECK(set.schedule.schedule == "30 2 * * mon-fri");
+  CHECK(set.run_dir == "/tmp/anemone-run");
+  CHECK(parsed("server:\n  name: a\nbackup:\n  mode: periodic\n").schedule.mode == BackupMode::periodic);
+
+  CHECK(error_of("server:\n  name: a\nbackup:\n  mode: watch\n") ==
+        "config.yaml:4:9: backup.mode: expected live, periodic or scheduled, got \"watch\"");
+  CHECK(error_of("server:\n  name: a\nbackup:\n  schedule: \"0 25 * * *\"\n") ==
+        "config.yaml:4:13: backup.schedule: hour: 25 is outside 0-23");
+  CHECK(error_of("server:\n  name: a\nbackup:\n  schedule: daily\n").find(
+            "backup.schedule: expected five fields") != std::string::npos);
+  CHECK(error_of("server:\n  name: a\nbackup:\n  debounce_seconds: 0\n").find("backup.debounce_seconds") !=
+        std::string::npos);
+  CHECK(error_of("server:\n  name: a\nbackup:\n  debounce_seconds: 60\n  max_delay_seconds: 30\n") ==
+        "config.yaml:5:22: backup.max_delay_seconds: must be at least debounce_seconds (60), got 30");
+  // The default max_delay (300) is checked too against a longer debounce.
+  CHECK(error_of("server:\n  name: a\nbackup:\n  debounce_seconds: 600\n").find(
+            "backup.max_delay_seconds: must be at least debounce_seconds (600), got 300") != std::string::npos);
+  CHECK(error_of("server:\n  name: a\nbackup:\n  interval_minutes: 0\n").find("backup.interval_minutes") !=
+        std::string::npos);
+  CHECK(error_of("server:\n  name: a\nbackup:\n  moed: live\n") ==
+        "config.yaml:4:3: backup.moed: unknown key (did you mean mode?)");
+}
+
+TEST_CASE("health thresholds: defaults, durations and sizes", "[config]") {
+  Config defaults = parsed("server:\n  name: site-a\n");
+  CHECK(defaults.health.max_backup_age_ms == 26ll * 3600 * 1000);
+  CHECK(defaults.health.min_free_bytes == (1ull << 30));
+  Config set = parsed("server:\n  name: a\nhealth:\n  max_backup_age: 1h30m\n  min_free_space: 500M\n");
+  CHECK(set.health.max_backup_age_ms == 90ll * 60 * 1000);
+  CHECK(set.health.min_free_bytes == (500ull << 20));
+  CHECK(error_of("server:\n  name: a\nhealth:\n  max_backup_age: 26\n") ==
+        "config.yaml:4:19: health.max_backup_age: expected a duration of at least a minute like 26h, 90m or 2d, "
+        "got \"26\"");
+  CHECK(error_of("server:\n  name: a\nhealth:\n  min_free_space: plenty\n") ==
+        "config.yaml:4:19: health.min_free_space: expected a size like 1G or 500M, got \"plenty\"");
+  CHECK(error_of("server:\n  name: a\nhealth: [1, 2]\n").find("health") != std::string::npos);
 }
 
 TEST_CASE("the sftp receiver section has defaults and validates its values", "[config]") {
@@ -307,7 +361,7 @@ backup:
       compression: max
 )") == "config.yaml:7:7: backup.sources[0].compression: unknown key (expected one of: name, path, exclude)");
   CHECK(error_of("server:\n  name: a\nr: 1\n") ==
-        "config.yaml:3:1: r: unknown key (expected one of: server, paths, state, backup, sftp, wireguard)");
+        "config.yaml:3:1: r: unknown key (expected one of: server, paths, state, backup, sftp, wireguard, health)");
   CHECK(error_of("server:\n  name: a\n  ? [x, y]\n  : 1\n") ==
         "config.yaml:3:5: server: expected a key name, got a list");
 }
@@ -576,6 +630,9 @@ TEST_CASE("the example config/config.yaml loads with production defaults", "[con
   CHECK(local->type == TargetType::local);
   CHECK(local->path == "/srv/anemone/repo");
   CHECK_FALSE(local->retention.empty());
+  CHECK(config->schedule.mode == BackupMode::live);
+  CHECK(config->health.max_backup_age_ms == 26ll * 3600 * 1000);
+  CHECK(config->sftp.port == 22222);
 }
 #endif
 

@@ -70,17 +70,38 @@ struct WireGuard {
   std::optional<std::string> address;  // otherwise derived from the WireGuard public key
 };
 
+// When the watcher starts backups (issue 5).
+enum class BackupMode { live, periodic, scheduled };
+std::string_view mode_name(BackupMode mode);
+
+struct Schedule {
+  BackupMode mode = BackupMode::live;
+  int debounce_seconds = 30;   // live: quiet period before a run
+  int max_delay_seconds = 300; // live: a run starts at the latest this long after the first change
+  int interval_minutes = 60;   // periodic
+  std::string schedule = "0 3 * * *"; // scheduled: cron syntax, local time (validated)
+};
+
+// What `health-checker self` calls healthy.
+struct Health {
+  int64_t max_backup_age_ms = 26ll * 3600 * 1000;
+  uint64_t min_free_bytes = 1ull << 30; // on the sources' and the backups' file systems
+};
+
 struct Config {
   std::filesystem::path file; // where it was loaded from
   std::string server_name;
   std::filesystem::path secrets_dir = "/config/secrets";
   std::filesystem::path logs_dir = "/logs";
+  std::filesystem::path run_dir = "/run/anemone"; // supervisord's socket and pid, the rendered crontab
   std::filesystem::path state_path = "/config/state/anemone.db";
   std::optional<std::filesystem::path> passphrase_file;
   std::vector<Source> sources;
   std::vector<Target> targets;
+  Schedule schedule;
   SftpReceiver sftp;
   WireGuard wireguard;
+  Health health;
 
   const Target* find_target(std::string_view name) const;
 };
