@@ -24,6 +24,7 @@ void set_run_command(CLI::App& app, cli::ToolContext& context) {
   auto* command = app.add_subcommand("run", "back up every source to every target (or one)");
   command->add_option("--target", options->target, "target name (default: all targets)");
   command->add_flag("--json", options->json, "print one JSON object per target");
+  command->add_flag("--wait", options->wait, "wait for a run already going on this site instead of exiting (code 11)");
   cli::set_action(command, [&context, options]() -> core::Result<void> {
     auto config = TRY(backup::with_peer_targets(context.load_config()));
     return backup::cmd_run(config, *options);

@@ -26,6 +26,7 @@ void set_forget_command(CLI::App& app, cli::ToolContext& context) {
   command->add_flag("--prune", options->prune, "then remove the data no snapshot uses");
   command->add_flag("--dry-run", options->dry_run, "only show what would be removed");
   command->add_flag("--json", options->json, "print JSON");
+  command->add_flag("--wait", options->wait, "first wait for a backup run going on this site, and hold it off meanwhile");
   cli::set_action(command, [&context, options]() -> core::Result<void> {
     auto config = TRY(backup::with_peer_targets(context.load_config()));
     return backup::cmd_forget(config, *options);
@@ -38,6 +39,7 @@ void set_prune_command(CLI::App& app, cli::ToolContext& context) {
   command->add_option("--target", options->target, "target name (default: all targets)");
   command->add_flag("--dry-run", options->dry_run, "only show what would be removed");
   command->add_flag("--json", options->json, "print JSON");
+  command->add_flag("--wait", options->wait, "first wait for a backup run going on this site, and hold it off meanwhile");
   cli::set_action(command, [&context, options]() -> core::Result<void> {
     auto config = TRY(backup::with_peer_targets(context.load_config()));
     return backup::cmd_prune(config, *options);

@@ -20,7 +20,8 @@ MiB = 1024 * 1024
 RUN_FIELDS = ("snapshot_id", "target", "files_new", "files_changed", "files_unchanged", "bytes_read",
               "bytes_added", "duration_s")
 TOOLS = ("backup-sender", "watcher", "sftp-receiver-quota", "wg-peer-manager", "health-checker", "caddy-sync")
-UNFINISHED = ("watcher", "health-checker", "caddy-sync")  # sftp-receiver-quota and wg-peer-manager have their own tests
+# Tools with commands still to come, and the commands of theirs that already work (tested elsewhere).
+UNFINISHED = {"health-checker": {"self"}, "caddy-sync": set()}
 
 
 def run_json(site, *extra, expect=0):
@@ -448,7 +449,7 @@ def test_tools_help_version_and_unfinished(scratch):
             assert r.out.strip(), f"{tool} {flag} printed nothing"
         r = site.run("--version", tool=tool, timeout=30)
         assert tool in r.out and re.search(r"\d+\.\d+\.\d+", r.out), f"{tool} --version: {r.out!r}"
-    for tool in UNFINISHED:
+    for tool, available in UNFINISHED.items():
         help_text = site.run("--help", tool=tool, timeout=30).out
         commands = []
         in_section = False
@@ -463,12 +464,13 @@ def test_tools_help_version_and_unfinished(scratch):
                 elif not line.strip():
                     break
         assert commands, f"{tool} --help lists no commands:\n{help_text}"
-        for command in commands:
+        assert available <= set(commands), f"{tool} --help must list {sorted(available)}:\n{help_text}"
+        for command in set(commands) - available:
             r = site.run(command, tool=tool, timeout=30)
             assert r.code != 0, f"{tool} {command} must fail while unfinished: {r!r}"
             assert "not yet available" in (r.out + r.err), f"{tool} {command}: {r!r}"
-    # The example: `watcher status`.
-    r = site.run("status", tool="watcher", timeout=30)
+    # The example: `health-checker status`.
+    r = site.run("status", tool="health-checker", timeout=30)
     assert r.code == 1 and "not yet available" in r.err, r
 
 

@@ -128,7 +128,7 @@ core::Result<json> forget_target(const config::Config& config, const config::Tar
   std::unique_ptr<repo::RepoLock> lock;
   std::optional<core::FileLock> site_lock;
   if (delete_only) {
-    site_lock = TRY_CTX(lock_site(config), target.name);
+    if (!options.wait) site_lock = TRY_CTX(lock_site(config), target.name); // else the caller holds it
     core::log_warning("{}; deleting only, without a repository lock", quota->message(target.name));
     if (!options.json) print_line("{}; deleting only", quota->message(target.name));
   } else {
@@ -185,6 +185,14 @@ core::Result<json> forget_target(const config::Config& config, const config::Tar
 
 core::Result<void> forget_or_prune(const config::Config& config, const ForgetOptions& options, bool forget) {
   auto targets = TRY(select_targets(config, options.target));
+  // --wait (cron's weekly prune): queue behind a running backup instead of failing on its lock,
+  // and keep the watcher's next run waiting until this one is done.
+  std::optional<core::FileLock> site_lock;
+  if (options.wait) {
+    auto lock = lock_site(config, true);
+    if (!lock) return tl::unexpected(lock.error());
+    site_lock = std::move(*lock);
+  }
   auto passphrase = TRY(resolve_passphrase(config));
   json all = json::array();
   size_t failed = 0;

@@ -94,7 +94,7 @@ core::Result<repo::ArchiveSummary> run_target(const config::Config& config, cons
 core::Result<void> cmd_run(const config::Config& config, const CommonOptions& options) {
   if (config.sources.empty()) return core::fail(Errc::config, "{} declares no backup.sources", config.file.string());
   auto targets = TRY(select_targets(config, options.target));
-  auto site_lock = lock_site(config);
+  auto site_lock = lock_site(config, options.wait);
   if (!site_lock) return tl::unexpected(site_lock.error()); // not TRY: the lock must stay held here
   auto passphrase = TRY(resolve_passphrase(config));
   auto db = TRY(state::Db::open(config.state_path));

@@ -7,6 +7,7 @@
 
 #include <fmt/ranges.h>
 
+#include "anemone/core/log.hpp"
 #include "anemone/core/fs.hpp"
 #include "anemone/mesh/store.hpp"
 
@@ -131,11 +132,17 @@ core::Result<config::Config> with_peer_targets(core::Result<config::Config> load
   return config;
 }
 
-core::Result<core::FileLock> lock_site(const config::Config& config) {
+core::Result<core::FileLock> lock_site(const config::Config& config, bool wait) {
   if (config.state_path.has_parent_path()) TRY(core::make_directories(config.state_path.parent_path(), 0700));
-  auto lock = core::FileLock::acquire(config.state_path.string() + ".run.lock", core::FileLock::Wait::no);
+  std::string path = config.state_path.string() + ".run.lock";
+  auto lock = core::FileLock::acquire(path, core::FileLock::Wait::no);
+  if (!lock && lock.error().code() == Errc::locked && wait) {
+    core::log_info("another backup-sender run holds this site; waiting for it to finish");
+    lock = core::FileLock::acquire(path, core::FileLock::Wait::yes);
+  }
   if (!lock && lock.error().code() == Errc::locked)
-    return core::fail(Errc::locked, "another backup-sender run is in progress on this site ({})", lock.error().message());
+    return core::fail(Errc::locked, "another backup-sender run is in progress on this site ({}); "
+                                    "use --wait to wait for it", lock.error().message());
   return lock;
 }
 

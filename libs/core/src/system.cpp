@@ -49,6 +49,7 @@ Result<FileLock> FileLock::acquire(const std::filesystem::path& path, Wait wait)
   int operation = LOCK_EX | (wait == Wait::no ? LOCK_NB : 0);
   while (::flock(fd.get(), operation) != 0) {
     if (errno == EINTR && !interrupted()) continue;
+    if (errno == EINTR) return fail(Errc::interrupted, "interrupted while waiting for {}", path.string());
     if (errno == EWOULDBLOCK) return fail(Errc::locked, "{} is held by another process", path.string());
     return fail_errno(fmt::format("lock {}", path.string()), errno);
   }

@@ -60,24 +60,35 @@ core::Result<Stmt> Db::prepare(std::string_view sql) {
 
 int64_t Db::last_insert_rowid() const { return sqlite3_last_insert_rowid(m_handle.get()); }
 
-core::Result<void> Db::migrate() {
+core::Result<int> Db::read_user_version() {
+  // The statement is finalized before returning: an open read statement would keep this
+  // connection's read transaction alive, and BEGIN IMMEDIATE would then fail at once with
+  // SQLITE_BUSY instead of waiting for another process that is migrating the same new file.
   auto version_stmt = TRY(prepare("PRAGMA user_version"));
   TRY(version_stmt.step());
-  m_version = static_cast<int>(version_stmt.column_int(0));
+  return static_cast<int>(version_stmt.column_int(0));
+}
+
+core::Result<void> Db::migrate() {
+  m_version = TRY(read_user_version());
   const auto& steps = migrations();
   int newest = static_cast<int>(steps.size());
-  if (m_version > newest)
-    return fail(Errc::failed,
-                "schema version {} is newer than this program understands ({}); upgrade the program, the "
-                "state file is left untouched",
-                m_version, newest);
-  for (int next = m_version; next < newest; ++next) {
+  while (m_version < newest) {
     auto txn = TRY(Txn::begin(*this));
+    // Another process may have migrated while this one waited for the write lock.
+    m_version = TRY(read_user_version());
+    if (m_version >= newest) break;
+    int next = m_version;
     TRY_CTX(exec(steps[static_cast<size_t>(next)]), fmt::format("migration to schema version {}", next + 1));
     TRY(exec(fmt::format("PRAGMA user_version={}", next + 1)));
     TRY(txn.commit());
     m_version = next + 1;
   }
+  if (m_version > newest)
+    return fail(Errc::failed,
+                "schema version {} is newer than this program understands ({}); upgrade the program, the "
+                "state file is left untouched",
+                m_version, newest);
   return {};
 }
 

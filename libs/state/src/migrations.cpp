@@ -87,6 +87,30 @@ CREATE TABLE mesh_invitations (
   state TEXT NOT NULL DEFAULT 'open'   -- open | used | revoked
 );
 )sql",
+      // 4: the watcher's published state (`watcher status` reads it): one row, rewritten at most
+      // once a second and at every run's start and end.
+      R"sql(
+CREATE TABLE watcher_status (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  pid INTEGER NOT NULL,
+  mode TEXT NOT NULL,              -- live | periodic | scheduled
+  started_ns INTEGER NOT NULL,
+  watched_dirs INTEGER NOT NULL,
+  pending_changes INTEGER NOT NULL,
+  first_change_ns INTEGER,         -- the oldest change not yet backed up
+  next_run_ns INTEGER,             -- NULL: live mode with nothing pending
+  run_pid INTEGER,                 -- the backup-sender run going now
+  run_started_ns INTEGER,
+  runs_started INTEGER NOT NULL,
+  last_started_ns INTEGER,
+  last_finished_ns INTEGER,
+  last_outcome TEXT,               -- ok | failed | interrupted
+  last_exit_code INTEGER,
+  consecutive_failures INTEGER NOT NULL,
+  overflows INTEGER NOT NULL,
+  updated_ns INTEGER NOT NULL
+);
+)sql",
   };
   return k_steps;
 }

@@ -14,6 +14,7 @@ namespace anemone::backup {
 struct CommonOptions {
   std::optional<std::string> target;
   bool json = false;
+  bool wait = false; // for the site lock, instead of exiting with Errc::locked
 };
 
 struct InitOptions : CommonOptions {

@@ -19,8 +19,9 @@ namespace anemone::backup {
 core::Result<config::Config> with_peer_targets(core::Result<config::Config> loaded);
 
 // One writer at a time on a site, whoever starts it (a run, a prune, the watcher, cron, a person):
-// an flock beside the state file. Errc::locked with a clear message when another holds it.
-core::Result<core::FileLock> lock_site(const config::Config& config);
+// an flock beside the state file. Errc::locked with a clear message when another holds it, unless
+// `wait`: then it logs once that it waits and blocks until the holder ends (or SIGINT/SIGTERM).
+core::Result<core::FileLock> lock_site(const config::Config& config, bool wait = false);
 
 // ANEMONE_PASSPHRASE, else ANEMONE_PASSPHRASE_FILE, else backup.passphrase_file, else a prompt when
 // stdin is a terminal. The passphrase never appears in an error message.

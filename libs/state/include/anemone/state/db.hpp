@@ -37,6 +37,7 @@ private:
   Db(std::unique_ptr<sqlite3, Closer> handle, std::filesystem::path path)
       : m_handle(std::move(handle)), m_path(std::move(path)) {}
   core::Result<void> migrate();
+  core::Result<int> read_user_version();
   friend class Stmt;
   std::unique_ptr<sqlite3, Closer> m_handle;
   std::filesystem::path m_path;
