@@ -113,7 +113,8 @@ OLD_WATCHES=""
 # alive PID — running and not a zombie (a zombie child keeps its pid until it is waited for).
 alive() {
   local stat
-  { stat=$(<"/proc/$1/stat"); } 2>/dev/null || return 1
+  # read, not $(<…): a failed redirection in a command substitution ends the script under set -e.
+  { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
   stat=${stat##*) }
   [[ ${stat:0:1} != Z ]]
 }
