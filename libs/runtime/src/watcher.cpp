@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include "anemone/backup/targets.hpp"
 #include "anemone/core/cron.hpp"
 #include "anemone/core/log.hpp"
 #include "anemone/core/system.hpp"
@@ -74,6 +75,9 @@ private:
   core::Result<void> prepare();
   // When the next run is due (wall clock, ns); nullopt when nothing is due (live, no change).
   std::optional<int64_t> next_run_ns(int64_t now_ns, int64_t now_mono) const;
+  // False (and a re-check planned) while the site has no target at all: a fresh site before its
+  // first peer joins is waiting, not failing, so it gets no retry backoff.
+  bool has_targets(int64_t now_ns);
   core::Result<void> start_run(int64_t now_ns);
   void finish_run(int exit_code, int64_t now_ns);
   void plan_after_run(int64_t run_started_ns, bool ok, int64_t now_ns);
@@ -91,6 +95,7 @@ private:
   bool m_initial_run = false;              // live: one run at start
   std::optional<int64_t> m_planned_ns;     // periodic/scheduled: the next regular run
   std::optional<int64_t> m_retry_ns;       // after a failure: the retry
+  std::optional<int64_t> m_targets_check_ns;  // no target yet: when to look again
   WatcherStatus m_status;
   std::optional<WatcherStatus> m_published;
   int64_t m_published_mono = 0;
@@ -147,11 +152,31 @@ std::optional<int64_t> Watcher::next_run_ns(int64_t now_ns, int64_t now_mono) co
       due = now_ns + (*at - now_mono) * k_ns_per_ms;
       if (m_retry_ns) due = std::max(*due, *m_retry_ns); // a failing target is not hammered per change
     }
-    return due;
+  } else {
+    due = m_planned_ns;
+    if (m_retry_ns) due = due ? std::min(*due, *m_retry_ns) : m_retry_ns;
   }
-  due = m_planned_ns;
-  if (m_retry_ns) due = due ? std::min(*due, *m_retry_ns) : m_retry_ns;
+  if (due && m_targets_check_ns) due = std::max(*due, *m_targets_check_ns);
   return due;
+}
+
+bool Watcher::has_targets(int64_t now_ns) {
+  constexpr int64_t k_targets_check_ms = 10'000;
+  // Mesh peers are targets too; they appear in the state file when one joins, config unchanged.
+  auto config = backup::with_peer_targets(config::Config(m_config));
+  bool found = !config || !config->targets.empty(); // an unreadable mesh: let backup-sender say why
+  if (found) {
+    if (m_targets_check_ns) core::log_info("a backup target exists now; starting the waiting run");
+    m_targets_check_ns.reset();
+    return true;
+  }
+  if (!m_targets_check_ns)
+    core::log_info("no backup target yet ({} declares no backup.targets and no peer has joined); the run "
+                   "waits until one exists (checked every {}s)",
+                   m_config.file.string(), k_targets_check_ms / 1000);
+  m_targets_check_ns = now_ns + k_targets_check_ms * k_ns_per_ms;
+  publish(true);
+  return false;
 }
 
 core::Result<void> Watcher::start_run(int64_t now_ns) {
@@ -271,7 +296,7 @@ core::Result<void> Watcher::run() {
         continue;
       }
     } else if (auto due = next_run_ns(now, mono_ms()); due && *due <= now) {
-      TRY(start_run(now));
+      if (has_targets(now)) TRY(start_run(now));
       continue;
     }
     publish(false);
