@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job end to end on this machine: make a sample tree, create an encrypted repository, back
 # up, change a file, back up again, restore, verify, and say what happened at each step. Then the
-# two-site story of the mesh in network namespaces (scripts/demo-mesh.py): invite, join, accept,
-# back up to each other through WireGuard, restore.
+# two-site story in network namespaces (scripts/demo-mesh.py): each site runs the whole core
+# (scripts/run-core.sh: supervisord, watcher in live mode); invite, join, accept while they run; the
+# watchers back up each site to the other through WireGuard by themselves; restore.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
