@@ -5,7 +5,8 @@ directory (watched), an excluded file (no run), a deletion, `status --json`; a b
 (one run); changes during a run (exactly one more run); the site lock against a run by hand;
 periodic mode (the interval, a missed run at start); scheduled mode (the cron schedule, a missed
 firing at start, none with recent history); backup-sender's output on the watcher's stderr; `watcher
-status` polled while a watcher creates the state file. Runs are counted in the state DB's `runs` table.
+status` polled while a watcher creates the state file; a source root replaced (watched again).
+Runs are counted in the state DB's `runs` table.
 
 Periodic and scheduled each wait about a minute, so they run side by side (threads).
 Arguments, if any, select tests by name."""
@@ -254,6 +255,13 @@ def in_parallel(*tests):
 
 # ---- live mode ------------------------------------------------------------------------------------
 
+def is_keepalive(status):
+    """Live mode with nothing pending: the next run is half of health.max_backup_age (default 26 h)
+    after the last start, so a quiet source's last backup never gets too old."""
+    return bool(status["next_run"] and status["last_run"]) and \
+        abs(iso_seconds(status["next_run"]) - (iso_seconds(status["last_run"]["started"]) + 13 * 3600)) <= 2
+
+
 def test_live(scratch):
     site = live_site(scratch)
     site.write("a/one.txt", "one\n")
@@ -305,7 +313,7 @@ def test_live(scratch):
         status = watcher.status()
         assert (len(runs(site)), status["runs_started"]) == before, \
             f"an excluded file started a run: runs/runs_started {before} -> {(len(runs(site)), status['runs_started'])}"
-        assert status["pending_changes"] == 0 and status["next_run"] is None, status
+        assert status["pending_changes"] == 0 and is_keepalive(status), status
 
         # Deletions alone (a file, and a directory with a file in it) start a run.
         os.unlink(os.path.join(site.source, "a", "one.txt"))
@@ -317,9 +325,10 @@ def test_live(scratch):
 
         status = wait_for(lambda: (s := watcher.status())["run"] is None and s, 10, "no run in progress")
         expected = {"running": True, "mode": "live", "pid": watcher.proc.pid, "watched_dirs": count_dirs(site.source),
-                    "pending_changes": 0, "next_run": None, "first_change": None, "runs_started": 7,
+                    "pending_changes": 0, "first_change": None, "runs_started": 7,
                     "consecutive_failures": 0, "overflows": 0}
         assert {k: status.get(k) for k in expected} == expected, f"status: {status}"
+        assert is_keepalive(status), f"with nothing pending the next run keeps the backup fresh: {status}"
         last = status["last_run"]
         assert last["outcome"] == "ok" and last["exit_code"] == 0, status
         assert iso_seconds(last["started"]) <= iso_seconds(last["finished"]), status
@@ -559,6 +568,39 @@ def test_scheduled(scratch):
             f"next_run {status['next_run']}, expected {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(expected))}"
 
 
+def test_source_root_replaced(scratch):
+    """A source root moved away and made again (as a restore or `mv data data.old && mkdir data`
+    does) is watched again: a file written into the new directory makes a run; the old tree, now
+    elsewhere, makes none."""
+    site = live_site(scratch)
+    site.write("sub/first.txt", "first\n")
+    old = site.source.rstrip("/") + ".old"
+    with watching(site, scratch) as watcher:
+        wait_runs_finished(site, 1, 15, "the run at the start of the watcher")
+        wait_for(lambda: watcher.status()["run"] is None, 10, "the first run to end")
+        os.rename(site.source, old)
+        os.makedirs(os.path.join(site.source, "sub"))
+        site.write("sub/second.txt", "second\n")
+        run = wait_runs_finished(site, 2, DEBOUNCE + 15, "a run after the root was replaced")[-1]
+        assert run["outcome"] == "ok", run
+        paths = latest_paths(site)
+        assert "/data/sub/second.txt" in paths and "/data/sub/first.txt" not in paths, sorted(paths)
+        status = wait_for(lambda: (s := watcher.status())["run"] is None and s["pending_changes"] == 0 and s, 15,
+                          "the run after the replacement to end")
+        assert status["watched_dirs"] == count_dirs(site.source), status
+        assert "is back; watching it again" in watcher.log(), watcher.log()
+
+        # The new directory is watched (its subdirectory too); the old one is not.
+        site.write("sub/third.txt", "third\n")
+        wait_runs_finished(site, 3, DEBOUNCE + 6, "a run after writing into the new root's sub/")
+        assert "/data/sub/third.txt" in latest_paths(site)
+        wait_for(lambda: watcher.status()["run"] is None, 10, "that run to end")
+        with open(os.path.join(old, "sub", "stale.txt"), "w") as f:
+            f.write("written into the old tree\n")
+        time.sleep(DEBOUNCE + 3)
+        assert len(runs(site)) == 3, f"a write into the moved-away tree started a run: {runs(site)}"
+
+
 def test_nothing_left_running(scratch):
     left = [p for config in STARTED_CONFIGS for p in our_processes(config)]
     assert not left, f"processes left running: {left}"
@@ -582,6 +624,7 @@ TESTS = [
     test_burst,
     test_change_during_run,
     test_single_run_per_site,
+    test_source_root_replaced,
     in_parallel(test_periodic, test_scheduled),
     test_nothing_left_running,
 ]

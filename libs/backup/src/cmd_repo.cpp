@@ -116,7 +116,8 @@ core::Result<void> cmd_ls(const config::Config& config, const LsOptions& options
 }
 
 core::Result<void> cmd_diff(const config::Config& config, const DiffOptions& options) {
-  auto [target, repository] = TRY(open_single_target(config, options.target, IndexLoad::yes));
+  auto opened = TRY(open_single_target(config, options.target, IndexLoad::yes));
+  auto& repository = opened.repository;  // not a structured binding: clang 14 cannot capture those in a lambda
   auto from = TRY(repository->find_snapshot(options.from));
   auto to = TRY(repository->find_snapshot(options.to));
   auto collect = [&](const repo::Snapshot& s) -> core::Result<std::map<std::string, repo::Node>> {

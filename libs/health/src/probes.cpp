@@ -129,14 +129,14 @@ SshFacts probe_ssh(const std::string& host, int port, std::chrono::milliseconds 
 
 SupervisorFacts probe_supervisor(const fs::path& socket) {
   std::string url = "unix://" + socket.string();
-  // Bounded: a supervisord that accepts the connection but never answers must not hang the
+  // Bounded well inside Docker's HEALTHCHECK timeout: a supervisord that accepts the connection but never answers must not hang the
   // container's healthcheck (coreutils' timeout exits 124 then).
   constexpr int k_timeout_exit = 124;
-  auto output = core::run_command({"timeout", "20", "supervisorctl", "-s", url, "status"});
+  auto output = core::run_command({"timeout", "10", "supervisorctl", "-s", url, "status"});
   if (!output || output->exit_code == k_timeout_exit) {
     SupervisorFacts facts;
     facts.server_url = url;
-    facts.problem = output ? fmt::format("supervisorctl on {} did not answer within 20 s", url) : output.error().message();
+    facts.problem = output ? fmt::format("supervisorctl on {} did not answer within 10 s", url) : output.error().message();
     return facts;
   }
   return interpret_supervisorctl(url, output->exit_code, output->out, output->err);

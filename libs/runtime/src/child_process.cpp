@@ -87,6 +87,12 @@ std::optional<int> ChildProcess::try_wait() {
   if (m_pid <= 0) return std::nullopt;
   int status = 0;
   pid_t done = ::waitpid(m_pid, &status, WNOHANG);
+  if (done < 0 && errno != EINTR) {
+    // Not our child any more (ECHILD): it is gone, and its status with it. Report a failure rather
+    // than wait forever on a pidfd that stays readable.
+    m_pid = -1;
+    return 1;
+  }
   if (done != m_pid) return std::nullopt;
   m_pid = -1;
   return exit_code_of(status);
@@ -98,10 +104,11 @@ void ChildProcess::signal(int signal_number) {
 
 int ChildProcess::wait() {
   int status = 0;
-  while (m_pid > 0 && ::waitpid(m_pid, &status, 0) < 0 && errno == EINTR) {
+  pid_t done = -1;
+  while (m_pid > 0 && (done = ::waitpid(m_pid, &status, 0)) < 0 && errno == EINTR) {
   }
   m_pid = -1;
-  return exit_code_of(status);
+  return done < 0 ? 1 : exit_code_of(status); // ECHILD: its status is lost; not a success
 }
 
 } // namespace anemone::runtime

@@ -5,6 +5,7 @@
 #include <csignal>
 #include <list>
 #include <poll.h>
+#include <unistd.h>
 
 #include "anemone/core/fs.hpp"
 #include "anemone/core/log.hpp"
@@ -128,8 +129,30 @@ core::Result<void> run_cron(const config::Config& config, const fs::path& cronta
       return core::fail_errno("ppoll", errno);
     }
   }
-  for (const auto& job : running) core::log_info("stopping: job {} (pid {})", job.job + 1, job.process.pid());
-  running.clear(); // SIGTERM to each job's process group, then waits for it
+  // Every job's group hears TERM at once, so several slow jobs stop together, inside supervisord's
+  // stopwaitsecs; jobs lead their own groups, so supervisord's own signals never reach them.
+  for (auto& job : running) {
+    core::log_info("stopping: job {} (pid {})", job.job + 1, job.process.pid());
+    job.process.signal(SIGTERM);
+  }
+  // Up to 45 s to stop (supervisord waits 60 s for the daemon), then KILL to their groups: a job
+  // must not outlive the daemon and hold the site lock with nobody to reap it.
+  constexpr double k_stop_seconds = 45;
+  double deadline = core::monotonic_seconds() + k_stop_seconds;
+  while (!running.empty()) {
+    running.remove_if([](RunningJob& job) { return job.process.try_wait().has_value(); });
+    if (running.empty()) break;
+    if (core::monotonic_seconds() >= deadline) {
+      for (auto& job : running) {
+        core::log_warning("job {} (pid {}) did not stop within {:.0f}s; killing it", job.job + 1, job.process.pid(),
+                          k_stop_seconds);
+        job.process.signal(SIGKILL);
+      }
+      running.clear(); // waits for each
+      break;
+    }
+    ::usleep(100'000);
+  }
   ::sigprocmask(SIG_SETMASK, &previous, nullptr);
   core::log_info("stopped");
   return {};

@@ -1,5 +1,6 @@
 #include "anemone/runtime/inotify_tree.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -57,11 +58,18 @@ core::Result<InotifyTree> InotifyTree::open(std::vector<config::Source> sources,
   if (!fd) return core::fail_errno("inotify_init1", errno);
   InotifyTree tree(std::move(fd), std::move(sources), std::move(ignored));
   for (size_t i = 0; i < tree.m_sources.size(); ++i) {
-    if (!fs::is_directory(tree.m_sources[i].path))
-      return core::fail(Errc::io, "source {} ({}) is not a directory", tree.m_sources[i].name,
-                        tree.m_sources[i].path.string());
+    auto& source = tree.m_sources[i];
+    if (!fs::is_directory(source.path))
+      return core::fail(Errc::io, "source {} ({}) is not a directory", source.name, source.path.string());
+    // The backup follows a symlinked root; so does the watch (IN_DONT_FOLLOW would refuse it).
+    // canonical() also drops a trailing '/', which would defeat the ignored-directory test.
+    std::error_code ec;
+    fs::path resolved = fs::canonical(source.path, ec);
+    if (ec) return core::fail(Errc::io, "source {} ({}): {}", source.name, source.path.string(), ec.message());
+    source.path = resolved;
     TRY(tree.add_tree(i, ""));
   }
+  tree.m_opened = true;
   return tree;
 }
 
@@ -87,9 +95,13 @@ core::Result<void> InotifyTree::add_tree(size_t source, const std::string& relat
     int wd = ::inotify_add_watch(m_fd.get(), path.c_str(), k_event_mask | k_watch_flags);
     if (wd < 0) {
       int error = errno;
-      if (error == ENOENT || error == ENOTDIR) continue; // gone (or replaced by a file) meanwhile
+      if (error == ENOENT || error == ENOTDIR) { // gone (or replaced by a file) meanwhile
+        if (current.empty()) m_missing_roots.push_back(source);
+        continue;
+      }
       if (error == ENOSPC) {
-        if (current.empty() && relative.empty() && m_watches.empty()) return tl::unexpected(watch_limit_error(path));
+        // At start a partly watched tree would miss changes unseen: refuse, saying how to fix it.
+        if (!m_opened) return tl::unexpected(watch_limit_error(path));
         // Later on, one unwatched directory must not stop the watcher; backups still see it.
         if (!m_limit_warned) core::log_error("{}", watch_limit_error(path).message());
         m_limit_warned = true;
@@ -120,7 +132,8 @@ void InotifyTree::forget_tree(size_t source, const std::string& relative) {
   std::string prefix = relative + "/";
   for (auto it = m_watches.begin(); it != m_watches.end();) {
     const Watch& watch = it->second;
-    if (watch.source == source && (watch.relative == relative || watch.relative.starts_with(prefix))) {
+    if (watch.source == source &&
+        (relative.empty() || watch.relative == relative || watch.relative.starts_with(prefix))) {
       ::inotify_rm_watch(m_fd.get(), it->first);
       it = m_watches.erase(it);
     } else {
@@ -130,8 +143,25 @@ void InotifyTree::forget_tree(size_t source, const std::string& relative) {
 }
 
 core::Result<void> InotifyTree::rescan() {
+  m_missing_roots.clear();
   for (size_t i = 0; i < m_sources.size(); ++i) TRY(add_tree(i, ""));
   return {};
+}
+
+core::Result<uint64_t> InotifyTree::rewatch_missing_roots() {
+  if (m_missing_roots.empty()) return 0;
+  std::vector<size_t> missing = std::exchange(m_missing_roots, {});
+  uint64_t found = 0;
+  for (size_t source : missing) {
+    TRY(add_tree(source, ""));
+    bool still_missing = std::find(m_missing_roots.begin(), m_missing_roots.end(), source) != m_missing_roots.end();
+    if (!still_missing) {
+      core::log_info("source {} ({}) is back; watching it again", m_sources[source].name,
+                     m_sources[source].path.string());
+      ++found;
+    }
+  }
+  return found;
 }
 
 core::Result<uint64_t> InotifyTree::read_changes() {
@@ -167,8 +197,12 @@ core::Result<uint64_t> InotifyTree::read_changes() {
       if (event->mask & (IN_DELETE_SELF | IN_MOVE_SELF)) {
         // The parent reports the change; only a source root itself has no watched parent.
         if (watch.relative.empty()) {
-          core::log_warning("source {} ({}) was {}", m_sources[watch.source].name, m_sources[watch.source].path.string(),
+          core::log_warning("source {} ({}) was {}; it is watched again when it is back", m_sources[watch.source].name,
+                            m_sources[watch.source].path.string(),
                             event->mask & IN_DELETE_SELF ? "deleted" : "moved away");
+          // Moved away, its watches would report the old tree under the configured path.
+          forget_tree(watch.source, "");
+          m_missing_roots.push_back(watch.source);
           ++changes;
         }
         continue;

@@ -151,6 +151,12 @@ std::optional<int64_t> Watcher::next_run_ns(int64_t now_ns, int64_t now_mono) co
     } else if (auto at = m_debouncer.due_at()) {
       due = now_ns + (*at - now_mono) * k_ns_per_ms;
       if (m_retry_ns) due = std::max(*due, *m_retry_ns); // a failing target is not hammered per change
+    } else if (m_retry_ns) {
+      due = m_retry_ns;
+    } else if (m_status.last_started_ns) {
+      // A quiet source still gets a snapshot now and then (unchanged files are not read again), so
+      // its targets' last backup stays younger than health.max_backup_age.
+      due = *m_status.last_started_ns + m_config.health.max_backup_age_ms / 2 * k_ns_per_ms;
     }
   } else {
     due = m_planned_ns;
@@ -225,6 +231,9 @@ void Watcher::finish_run(int exit_code, int64_t now_ns) {
     if (m_config.schedule.mode == config::BackupMode::live) m_debouncer.on_run_failed(mono_ms(), m_changes_in_run);
   } else {
     core::log_warning("backup-sender run was interrupted after {:.1f}s", seconds);
+    // Stopped by someone else while the watcher goes on: what it was to back up is still pending.
+    if (!core::interrupted() && m_config.schedule.mode == config::BackupMode::live)
+      m_debouncer.on_run_failed(mono_ms(), m_changes_in_run);
   }
   plan_after_run(started, outcome == "ok", now_ns);
   publish(true);
@@ -277,8 +286,9 @@ core::Result<void> Watcher::wait_for_events(int64_t timeout_ms) {
   sigemptyset(&unblocked);
   int ready = ::ppoll(fds.data(), fds.size(), &timeout, &unblocked);
   if (ready < 0 && errno != EINTR) return core::fail_errno("ppoll", errno);
-  if (ready > 0 && m_tree && (fds[0].revents & POLLIN)) {
-    uint64_t changes = TRY(m_tree->read_changes());
+  if (m_tree) {
+    uint64_t changes = (ready > 0 && (fds[0].revents & POLLIN)) ? TRY(m_tree->read_changes()) : 0;
+    changes += TRY(m_tree->rewatch_missing_roots());
     if (changes) m_debouncer.on_change(mono_ms(), changes);
   }
   return {};
@@ -303,6 +313,8 @@ core::Result<void> Watcher::run() {
     int64_t timeout_ms = k_longest_sleep_ms;
     if (!m_child)
       if (auto due = next_run_ns(now, mono_ms())) timeout_ms = std::clamp<int64_t>((*due - now) / k_ns_per_ms + 1, 0, timeout_ms);
+    // A source root that went away is looked for every few seconds.
+    if (m_tree && m_tree->has_missing_roots()) timeout_ms = std::min<int64_t>(timeout_ms, 5000);
     // Unpublished news waits at most a second.
     if (m_published && !(*m_published == m_status)) timeout_ms = std::min(timeout_ms, k_publish_every_ms);
     TRY(wait_for_events(timeout_ms));
@@ -323,7 +335,14 @@ std::vector<fs::path> written_by_the_core(const config::Config& config) {
   std::vector<fs::path> dirs{config.state_path.parent_path(), config.logs_dir, config.run_dir, config.sftp.backups_dir};
   for (const auto& target : config.targets)
     if (target.type == config::TargetType::local) dirs.push_back(target.path);
-  for (auto& dir : dirs) dir = fs::absolute(dir).lexically_normal();
+  // Compared with the sources' canonical paths: symlinks resolved, no trailing '/' (which would
+  // leave an empty last element and match nothing, so each run's own writes would start the next).
+  for (auto& dir : dirs) {
+    std::error_code ec;
+    fs::path resolved = fs::weakly_canonical(fs::absolute(dir), ec);
+    dir = ec ? fs::absolute(dir).lexically_normal() : resolved;
+    if (!dir.has_filename() && dir.has_parent_path() && dir != dir.root_path()) dir = dir.parent_path();
+  }
   return dirs;
 }
 
