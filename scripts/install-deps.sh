@@ -14,11 +14,12 @@ build_packages=(
   libzstd-dev nlohmann-json3-dev libcurl4-openssl-dev libexpected-dev catch2
 )
 # What the core runs: the shared libraries the tools link, OpenSSH's sshd for peers' backups,
-# wireguard-go (where the kernel has no WireGuard), wg and ip for the mesh, supervisord, and tzdata
-# so that a scheduled backup's local time is the operator's (TZ=Europe/Paris).
+# wireguard-go (where the kernel has no WireGuard), wg and ip for the mesh, supervisord, tzdata
+# so that a scheduled backup's local time is the operator's (TZ=Europe/Paris), and Caddy (2.6,
+# Debian's) for the platform's public entry.
 runtime_packages=(
   libsodium23 libssh2-1 libyaml-cpp0.7 libsqlite3-0 libfmt9 libzstd1 libcurl4 ca-certificates
-  openssh-server wireguard-go wireguard-tools iproute2 supervisor procps tzdata
+  openssh-server wireguard-go wireguard-tools iproute2 supervisor procps tzdata caddy
 )
 # Tools the tests drive: sqlite3 inspects state files, python3 runs the integration tests, the
 # OpenSSH clients and ping probe what the core serves.

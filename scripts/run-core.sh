@@ -66,8 +66,8 @@ fi
 [ -f "$crontab" ] || die "crontab '$crontab' not found (give --crontab FILE or set ANEMONE_CRONTAB)"
 crontab=$(cd "$(dirname "$crontab")" && pwd -P)/$(basename "$crontab")
 
-# ANEMONE_CONFIG (absolute), _LOGS, _RUN, _STATE_DIR, _SSHD_CONFIG, _WG_INTERFACE, _SECRETS: paths
-# only, single-quoted by watcher.
+# ANEMONE_CONFIG (absolute), _LOGS, _RUN, _STATE_DIR, _SSHD_CONFIG, _WG_INTERFACE, _SECRETS,
+# _PLATFORM, _CADDY_ADMIN, _CADDY_HOME: single-quoted by watcher.
 env_text=$("$bin/watcher" --config "$config" env) || die "'watcher env' failed on '$config' (see above)"
 set -a
 eval "$env_text"
@@ -91,6 +91,18 @@ fi
 # sshd's privilege separation directory (root's, not group- or world-writable).
 if ! mkdir -p /run/sshd || ! chmod 0755 /run/sshd; then die "cannot create /run/sshd"; fi
 /usr/sbin/sshd -t -f "$ANEMONE_SSHD_CONFIG" || die "sshd refuses '$ANEMONE_SSHD_CONFIG' (see above)"
+
+# The platform's programs only where the config enables it; Caddy starts knowing only its admin
+# API (caddy-sync loads the rest), its data under the state directory.
+if [ "${ANEMONE_PLATFORM:-disabled}" = enabled ]; then
+  export ANEMONE_PLATFORM_PROGRAMS=$top/supervisord/platform.conf
+  command -v caddy >/dev/null || die "platform.enabled is true but caddy is not installed (scripts/install-deps.sh --runtime installs it)"
+  mkdir -p "$ANEMONE_CADDY_HOME" || die "cannot create Caddy's directory '$ANEMONE_CADDY_HOME'"
+  printf '{"admin": {"listen": "%s"}}\n' "$ANEMONE_CADDY_ADMIN" > "$ANEMONE_RUN/caddy-initial.json" ||
+    die "cannot write $ANEMONE_RUN/caddy-initial.json"
+else
+  export ANEMONE_PLATFORM_PROGRAMS=$top/supervisord/no-platform.conf
+fi
 
 echo "run-core: starting supervisord; logs in $ANEMONE_LOGS" >&2
 exec supervisord -n -c "$top/supervisord/supervisord.conf"

@@ -32,7 +32,6 @@ using detail::quote;
 using detail::Reader;
 
 // A config file is a page of text; anything bigger is a wrong path (/dev/zero, a log file).
-constexpr size_t k_max_config_bytes = 1024 * 1024;
 constexpr const char* k_config_env = "ANEMONE_CONFIG";
 
 constexpr size_t k_max_site_name = 32;
@@ -43,8 +42,9 @@ constexpr int k_max_connections = 16;
 // Each level's keys. The "reserved" list belongs to later releases (platform, disaster recovery):
 // accepted and ignored so that a config written for a newer release still loads, while a typo
 // anywhere else is rejected.
-constexpr std::string_view k_top_keys[] = {"server", "paths", "state", "backup", "sftp", "wireguard", "health"};
-constexpr std::string_view k_top_reserved[] = {"platform", "dr"};
+constexpr std::string_view k_top_keys[] = {"server", "paths", "state", "backup", "sftp", "wireguard", "health", "platform"};
+constexpr std::string_view k_top_reserved[] = {"dr"};
+constexpr std::string_view k_platform_keys[] = {"enabled", "caddy_admin", "http_listen", "tls", "response_timeout"};
 constexpr std::string_view k_health_keys[] = {"max_backup_age", "min_free_space"};
 constexpr std::string_view k_wireguard_keys[] = {"interface", "listen_port", "subnet", "endpoint", "keepalive", "address"};
 constexpr std::string_view k_sftp_keys[] = {"port", "listen", "backups_dir", "default_quota", "account_prefix"};
@@ -418,6 +418,57 @@ core::Result<void> parse_wireguard(const Reader& reader, const Field& field, Con
   return {};
 }
 
+core::Result<void> parse_platform_section(const Reader& reader, const Field& field, Config& config) {
+  MapReader map = TRY(reader.map(field, k_platform_keys));
+  Platform& platform = config.platform;
+  if (auto enabled = map.optional("enabled")) {
+    std::string text = TRY(reader.string(*enabled));
+    if (text != "true" && text != "false")
+      return tl::unexpected(reader.error(enabled->mark(), enabled->path, "expected true or false, got " + quote(text)));
+    platform.enabled = text == "true";
+  }
+  if (auto admin = map.optional("caddy_admin")) {
+    std::string text = TRY(reader.string(*admin));
+    // Caddy's admin API speaks plain HTTP; it belongs on loopback (anyone who reaches it rules Caddy).
+    constexpr std::string_view scheme = "http://";
+    auto endpoint = text.starts_with(scheme) ? core::parse_endpoint(std::string_view(text).substr(scheme.size()))
+                                             : core::fail(core::Errc::config, "no http:// scheme");
+    if (!endpoint)
+      return tl::unexpected(reader.error(admin->mark(), admin->path,
+                                         "expected http://HOST:PORT like http://127.0.0.1:2019, got " + quote(text)));
+    platform.caddy_admin = text;
+  }
+  if (auto listen = map.optional("http_listen")) {
+    platform.http_listen.clear();
+    for (const Field& item : TRY(reader.list(*listen))) {
+      std::string text = TRY(reader.string(item));
+      bool ok = text.starts_with(":") ? core::parse_endpoint("0.0.0.0" + text).has_value()
+                                      : core::parse_endpoint(text).has_value();
+      if (!ok)
+        return tl::unexpected(reader.error(item.mark(), item.path,
+                                           "expected :PORT or HOST:PORT like :443 or 127.0.0.1:8080, got " + quote(text)));
+      platform.http_listen.push_back(text);
+    }
+    if (platform.http_listen.empty())
+      return tl::unexpected(reader.error(listen->mark(), listen->path, "needs at least one address to listen on"));
+  }
+  if (auto tls = map.optional("tls")) {
+    std::string text = TRY(reader.string(*tls));
+    if (text != "auto" && text != "off")
+      return tl::unexpected(reader.error(tls->mark(), tls->path, "expected auto or off, got " + quote(text)));
+    platform.tls_auto = text == "auto";
+  }
+  if (auto timeout = map.optional("response_timeout")) {
+    std::string text = TRY(reader.string(*timeout));
+    auto ms = core::parse_duration_ms(text);
+    if (!ms || *ms < 100 || *ms > 3600 * 1000)
+      return tl::unexpected(reader.error(timeout->mark(), timeout->path,
+                                         "expected a duration from 100ms to 1h like 60s, got " + quote(text)));
+    platform.response_timeout_ms = *ms;
+  }
+  return {};
+}
+
 core::Result<Config> parse_document(const Reader& reader, const YAML::Node& root, const std::filesystem::path& file) {
   if (root.IsNull())
     return tl::unexpected(reader.error(root.Mark(), "", "expected a map with at least server.name, got an empty file"));
@@ -432,6 +483,7 @@ core::Result<Config> parse_document(const Reader& reader, const YAML::Node& root
   std::optional<Field> sftp = map.optional("sftp");
   std::optional<Field> wireguard = map.optional("wireguard");
   std::optional<Field> health = map.optional("health");
+  std::optional<Field> platform = map.optional("platform");
   core::Result<void> done = parse_server(reader, server, config);
   if (done && paths) done = parse_paths(reader, *paths, config);
   if (done && state) done = parse_state(reader, *state, config);
@@ -439,31 +491,11 @@ core::Result<Config> parse_document(const Reader& reader, const YAML::Node& root
   if (done && sftp) done = parse_sftp(reader, *sftp, config);
   if (done && wireguard) done = parse_wireguard(reader, *wireguard, config);
   if (done && health) done = parse_health(reader, *health, config);
+  if (done && platform) done = parse_platform_section(reader, *platform, config);
   if (!done) return tl::unexpected(std::move(done).error());
   return config;
 }
 
-core::Result<std::string> read_config_text(const std::filesystem::path& file) {
-  auto failure = [&](std::string_view why) {
-    return core::fail(core::Errc::config, "cannot read config file {}: {}", file.string(), why);
-  };
-  core::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return failure(std::strerror(errno));
-  std::string text;
-  char buffer[65536];
-  while (true) {
-    ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return failure(std::strerror(errno));
-    }
-    if (n == 0) break;
-    text.append(buffer, static_cast<size_t>(n));
-    if (text.size() > k_max_config_bytes)
-      return failure(fmt::format("larger than {} bytes; is this the right file?", k_max_config_bytes));
-  }
-  return text;
-}
 
 } // namespace
 
@@ -483,7 +515,7 @@ const Target* Config::find_target(std::string_view name) const {
 }
 
 core::Result<Config> load_config(const std::filesystem::path& file) {
-  std::string text = TRY(read_config_text(file));
+  std::string text = TRY(detail::read_small_file(file, "config file"));
   return parse_config(text, file);
 }
 

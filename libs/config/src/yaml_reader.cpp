@@ -1,5 +1,10 @@
 #include "yaml_reader.hpp"
 
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <charconv>
 #include <climits>
@@ -7,6 +12,8 @@
 #include <sstream>
 
 #include <fmt/format.h>
+
+#include "anemone/core/fs.hpp"
 #include <yaml-cpp/eventhandler.h>
 
 namespace anemone::config::detail {
@@ -277,6 +284,28 @@ const Field* MapReader::find(std::string_view key) const {
   for (const Entry& entry : m_entries)
     if (entry.key == key) return &entry.value;
   return nullptr;
+}
+
+core::Result<std::string> read_small_file(const std::filesystem::path& file, std::string_view what) {
+  constexpr size_t k_max_bytes = 1024 * 1024;
+  auto failure = [&](std::string_view why) {
+    return core::fail(core::Errc::config, "cannot read {} {}: {}", what, file.string(), why);
+  };
+  core::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return failure(std::strerror(errno));
+  std::string text;
+  char buffer[65536];
+  while (true) {
+    ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return failure(std::strerror(errno));
+    }
+    if (n == 0) break;
+    text.append(buffer, static_cast<size_t>(n));
+    if (text.size() > k_max_bytes) return failure(fmt::format("larger than {} bytes; is this the right file?", k_max_bytes));
+  }
+  return text;
 }
 
 } // namespace anemone::config::detail

@@ -3,6 +3,7 @@
 // "config.yaml:14:3: backup.targets[1].retention.keep_lst: unknown key (did you mean keep_last?)".
 // Private to the config library; the schema itself lives in config.cpp.
 #include <cstddef>
+#include <filesystem>
 #include <optional>
 #include <span>
 #include <string>
@@ -80,6 +81,10 @@ public:
 private:
   std::string m_file_name;
 };
+
+// The whole of a small text file (config.yaml, platform.yaml): errors say "cannot read <what>
+// FILE: why"; a file over 1 MiB is refused (likely the wrong file).
+core::Result<std::string> read_small_file(const std::filesystem::path& file, std::string_view what);
 
 // "a map", "a list", "an empty value" or the scalar quoted, for "expected X, got Y".
 std::string describe(const YAML::Node& node);

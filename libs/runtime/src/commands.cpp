@@ -134,6 +134,11 @@ core::Result<void> cmd_env(const config::Config& config) {
       {"ANEMONE_SSHD_CONFIG", peers::receiver_layout(config).sshd_config.string()},
       {"ANEMONE_WG_INTERFACE", config.wireguard.interface},
       {"ANEMONE_SECRETS", config.secrets_dir.string()},
+      // The platform (issue 6): whether its programs run here, Caddy's admin address (host:port,
+      // as caddy_admin was validated to be http://HOST:PORT) and Caddy's data directory.
+      {"ANEMONE_PLATFORM", config.platform.enabled ? "enabled" : "disabled"},
+      {"ANEMONE_CADDY_ADMIN", config.platform.caddy_admin.substr(std::string_view("http://").size())},
+      {"ANEMONE_CADDY_HOME", (state_dir / "caddy").string()},
   };
   for (const auto& [name, value] : values) core::print_line("{}={}", name, shell_quoted(value));
   return {};

@@ -111,6 +111,98 @@ CREATE TABLE watcher_status (
   updated_ns INTEGER NOT NULL
 );
 )sql",
+      // 5: the platform (caddy-sync, health-checker): the registry of sites, services and backends,
+      // each backend's health, the transitions as events, and every Caddy config loaded.
+      // platform_generation counts changes to what Caddy's routing depends on (the registry, a
+      // backend's up/down state): `caddy-sync watch` polls this one row.
+      R"sql(
+CREATE TABLE platform_generation (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  value INTEGER NOT NULL
+);
+INSERT INTO platform_generation (id, value) VALUES (1, 0);
+CREATE TABLE platform_sites (
+  name TEXT PRIMARY KEY,
+  created_ns INTEGER NOT NULL
+);
+CREATE TABLE platform_services (
+  name TEXT PRIMARY KEY,
+  domains TEXT NOT NULL,           -- space-separated
+  policy TEXT NOT NULL,            -- round_robin | failover | least_conn | ip_hash
+  health_path TEXT NOT NULL,
+  health_interval_ms INTEGER NOT NULL,
+  health_timeout_ms INTEGER NOT NULL,
+  health_rise INTEGER NOT NULL,
+  health_fall INTEGER NOT NULL,
+  health_expect_status INTEGER NOT NULL,
+  created_ns INTEGER NOT NULL
+);
+CREATE TABLE platform_backends (
+  name TEXT PRIMARY KEY,
+  service TEXT NOT NULL REFERENCES platform_services(name) ON DELETE CASCADE,
+  site TEXT NOT NULL REFERENCES platform_sites(name),
+  addr TEXT NOT NULL,
+  port INTEGER NOT NULL,
+  priority INTEGER NOT NULL,
+  weight INTEGER NOT NULL,
+  tags TEXT NOT NULL,              -- comma-separated
+  tls INTEGER NOT NULL,
+  drained INTEGER NOT NULL DEFAULT 0,
+  created_ns INTEGER NOT NULL,
+  UNIQUE (service, addr, port)
+);
+CREATE TABLE backend_health (
+  backend TEXT PRIMARY KEY REFERENCES platform_backends(name) ON DELETE CASCADE,
+  state TEXT NOT NULL,             -- unknown | up | down
+  since_ns INTEGER NOT NULL,
+  passes INTEGER NOT NULL,         -- in a row
+  failures INTEGER NOT NULL,       -- in a row
+  latency_ms REAL,
+  last_status INTEGER,
+  last_error TEXT,
+  checked_ns INTEGER NOT NULL
+);
+CREATE TABLE health_events (
+  id INTEGER PRIMARY KEY,
+  time_ns INTEGER NOT NULL,
+  backend TEXT NOT NULL,
+  service TEXT NOT NULL,
+  site TEXT NOT NULL,
+  from_state TEXT NOT NULL,
+  to_state TEXT NOT NULL,
+  reason TEXT NOT NULL
+);
+CREATE TABLE caddy_configs (
+  id INTEGER PRIMARY KEY,
+  time_ns INTEGER NOT NULL,
+  hash TEXT NOT NULL,              -- BLAKE2b of config_json, hex
+  config_json TEXT NOT NULL,
+  outcome TEXT NOT NULL,           -- applied | rejected
+  error TEXT,
+  reason TEXT NOT NULL             -- sync | watch | rollback
+);
+CREATE TRIGGER platform_sites_changed AFTER INSERT ON platform_sites
+  BEGIN UPDATE platform_generation SET value = value + 1; END;
+CREATE TRIGGER platform_sites_removed AFTER DELETE ON platform_sites
+  BEGIN UPDATE platform_generation SET value = value + 1; END;
+CREATE TRIGGER platform_services_added AFTER INSERT ON platform_services
+  BEGIN UPDATE platform_generation SET value = value + 1; END;
+CREATE TRIGGER platform_services_updated AFTER UPDATE ON platform_services
+  BEGIN UPDATE platform_generation SET value = value + 1; END;
+CREATE TRIGGER platform_services_removed AFTER DELETE ON platform_services
+  BEGIN UPDATE platform_generation SET value = value + 1; END;
+CREATE TRIGGER platform_backends_added AFTER INSERT ON platform_backends
+  BEGIN UPDATE platform_generation SET value = value + 1; END;
+CREATE TRIGGER platform_backends_updated AFTER UPDATE ON platform_backends
+  BEGIN UPDATE platform_generation SET value = value + 1; END;
+CREATE TRIGGER platform_backends_removed AFTER DELETE ON platform_backends
+  BEGIN UPDATE platform_generation SET value = value + 1; END;
+CREATE TRIGGER backend_health_added AFTER INSERT ON backend_health
+  BEGIN UPDATE platform_generation SET value = value + 1; END;
+CREATE TRIGGER backend_health_state_changed AFTER UPDATE OF state ON backend_health
+  WHEN OLD.state IS NOT NEW.state
+  BEGIN UPDATE platform_generation SET value = value + 1; END;
+)sql",
   };
   return k_steps;
 }

@@ -220,10 +220,45 @@ TEST_CASE("sections reserved for later releases are accepted and ignored", "[con
   Config config = parsed(R"(server:
   name: site-a
 sftp: {port: 22222}
-platform: {}
 dr: anything
 )");
   CHECK(config.server_name == "site-a");
+}
+
+TEST_CASE("platform: defaults, every key, and bad values named", "[config]") {
+  Config defaults = parsed("server:\n  name: site-a\nplatform: {}\n");
+  CHECK_FALSE(defaults.platform.enabled);
+  CHECK(defaults.platform.caddy_admin == "http://127.0.0.1:2019");
+  CHECK(defaults.platform.http_listen == std::vector<std::string>{":80", ":443"});
+  CHECK(defaults.platform.tls_auto);
+
+  Config set = parsed(R"(server:
+  name: site-a
+platform:
+  enabled: true
+  caddy_admin: http://127.0.0.1:3019
+  http_listen: ["127.0.0.1:8080"]
+  tls: off
+  response_timeout: 3s
+)");
+  CHECK(set.platform.response_timeout_ms == 3000);
+  CHECK(set.platform.enabled);
+  CHECK(set.platform.caddy_admin == "http://127.0.0.1:3019");
+  CHECK(set.platform.http_listen == std::vector<std::string>{"127.0.0.1:8080"});
+  CHECK_FALSE(set.platform.tls_auto);
+
+  CHECK(error_of("server:\n  name: a\nplatform:\n  enabled: yes please\n") ==
+        "config.yaml:4:12: platform.enabled: expected true or false, got \"yes please\"");
+  CHECK(error_of("server:\n  name: a\nplatform:\n  caddy_admin: 127.0.0.1:2019\n") ==
+        "config.yaml:4:16: platform.caddy_admin: expected http://HOST:PORT like http://127.0.0.1:2019, got "
+        "\"127.0.0.1:2019\"");
+  CHECK(error_of("server:\n  name: a\nplatform:\n  http_listen: [\":99999\"]\n") ==
+        "config.yaml:4:17: platform.http_listen[0]: expected :PORT or HOST:PORT like :443 or 127.0.0.1:8080, got "
+        "\":99999\"");
+  CHECK(error_of("server:\n  name: a\nplatform:\n  tls: on\n") ==
+        "config.yaml:4:8: platform.tls: expected auto or off, got \"on\"");
+  CHECK(error_of("server:\n  name: a\nplatform:\n  enabeld: true\n").find("did you mean enabled?") !=
+        std::string::npos);
 }
 
 TEST_CASE("backup modes: defaults, each mode's keys, and bad values named", "[config]") {
@@ -361,7 +396,7 @@ backup:
       compression: max
 )") == "config.yaml:7:7: backup.sources[0].compression: unknown key (expected one of: name, path, exclude)");
   CHECK(error_of("server:\n  name: a\nr: 1\n") ==
-        "config.yaml:3:1: r: unknown key (expected one of: server, paths, state, backup, sftp, wireguard, health)");
+        "config.yaml:3:1: r: unknown key (expected one of: server, paths, state, backup, sftp, wireguard, health, platform)");
   CHECK(error_of("server:\n  name: a\n  ? [x, y]\n  : 1\n") ==
         "config.yaml:3:5: server: expected a key name, got a list");
 }

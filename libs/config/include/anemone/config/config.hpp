@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "anemone/config/platform.hpp"
 #include "anemone/core/error.hpp"
 
 namespace anemone::config {
@@ -102,6 +103,7 @@ struct Config {
   SftpReceiver sftp;
   WireGuard wireguard;
   Health health;
+  Platform platform;
 
   const Target* find_target(std::string_view name) const;
 };
