@@ -8,7 +8,10 @@ network namespace (public addresses in 192.0.2.0/24, the mesh in 198.18.0.0/15).
    watcher killed with SIGKILL is restarted by supervisord (new pid, RUNNING, a new run); sshd
    stopped makes the site unhealthy naming sshd, started again healthy; a crontab job `* * * * *`
    runs at the next minute with the passphrase from the config; SIGTERM to supervisord ends every
-   process of the core and removes the WireGuard interface.
+   process of the core and removes the WireGuard interface. With platform.enabled the platform's
+   programs run too (caddy, health-checker, caddy-sync): a service declared with `caddy-sync apply`
+   is answered through the supervised Caddy, and a Caddy killed with SIGKILL serves it again at
+   once (`--resume`).
 2. Two cores peered by invitation while they run (invite, join, accept): the running
    `wg-peer-manager up --foreground` and sshd under supervisord carry the tunnel and the logins; A in
    live mode backs up to B by itself: a file written on A is in the latest snapshot on B within the
@@ -36,6 +39,7 @@ import netns  # noqa: E402
 TOP = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 RUN_CORE = os.path.join(TOP, "scripts", "run-core.sh")
 PROGRAMS = ("wireguard", "sshd", "sftp-quota", "watcher", "cron")
+PLATFORM_PROGRAMS = ("caddy", "health-checker", "caddy-sync")  # with platform.enabled
 DEBOUNCE = 2
 WG = "wg-peer-manager"
 STOP_TIMEOUT = 90  # the watcher may take up to its stopwaitsecs (60 s); the others are quick
@@ -80,8 +84,9 @@ class CoreSite:
     jails under /var/lib/anemone-test (sshd refuses key and chroot paths under a world-writable /tmp).
     start() runs scripts/run-core.sh through the lab; stop() sends supervisord SIGTERM."""
 
-    def __init__(self, lab, scratch, site, sources=True, local_target=False, crontab=""):
+    def __init__(self, lab, scratch, site, sources=True, local_target=False, crontab="", platform=False):
         self.lab, self.site, self.name = lab, site, site.name
+        self.programs = PROGRAMS + (PLATFORM_PROGRAMS if platform else ())
         self.root = os.path.join(scratch, self.name)
         os.makedirs(self.root, exist_ok=True)
         os.makedirs("/var/lib/anemone-test", exist_ok=True)
@@ -123,6 +128,9 @@ class CoreSite:
                   f"wireguard:\n  interface: {self.interface}\n  listen_port: 51820\n  subnet: 198.18.0.0/15\n"
                   f"  endpoint: \"{site.public_address}:51820\"\n  keepalive: 5\n",
                   "health:\n  max_backup_age: 1h\n  min_free_space: 100M\n"]
+        if platform:  # the namespace's own loopback: fixed ports cannot collide
+            lines.append("platform:\n  enabled: true\n  caddy_admin: http://127.0.0.1:2999\n"
+                         "  http_listen: [\"127.0.0.1:8080\"]\n  tls: off\n")
         self.config = os.path.join(self.root, "config.yaml")
         with open(self.config, "w") as f:
             f.write("".join(lines))
@@ -174,20 +182,20 @@ class CoreSite:
         if self.proc is not None and self.proc.log_path:
             with open(self.proc.log_path, errors="replace") as f:
                 text += f"---- run-core.sh / supervisord stdout ----\n{f.read()[-3000:]}\n"
-        for name in ("supervisord.log",) + tuple(f"{p}.log" for p in PROGRAMS):
+        for name in ("supervisord.log",) + tuple(f"{p}.log" for p in self.programs):
             text += f"---- {name} ----\n{self.log(name)[-3000:]}\n"
         return text
 
     def start(self):
-        """scripts/run-core.sh inside the namespace; returns when all five programs are RUNNING."""
+        """scripts/run-core.sh inside the namespace; returns when all its programs are RUNNING."""
         self.lab.track_path(f"{netns.WG_SOCKET_DIR}/{self.interface}.sock")
         self.proc = self.site.popen([RUN_CORE, "--config", self.config, "--crontab", self.crontab,
                                      "--bin", harness.BIN], name=f"run-core-{self.name}", env=self.env())
         self.started = time.time()
         try:
             netns.wait_for(lambda: self.proc.poll() is not None or
-                           (self.states() and all(self.states().get(p) == "RUNNING" for p in PROGRAMS)),
-                           60, 0.5, f"{self.name}: all five programs RUNNING in `supervisorctl status`")
+                           (self.states() and all(self.states().get(p) == "RUNNING" for p in self.programs)),
+                           60, 0.5, f"{self.name}: all programs RUNNING in `supervisorctl status`")
         except AssertionError as e:
             raise AssertionError(f"{e}; status now: {self.ctl('status').stdout}\n{self.diagnostics()}")
         assert self.proc.poll() is None, \
@@ -293,16 +301,16 @@ def test_core_under_supervisord(scratch):
             site = lab.site("core-a")
             site.add_public_address("192.0.2.1")
             crontab = '* * * * *  backup-sender snapshots --json >> "$ANEMONE_LOGS/cron-test.log" 2>&1\n'
-            core = CoreSite(lab, scratch, site, local_target=True, crontab=crontab)
+            core = CoreSite(lab, scratch, site, local_target=True, crontab=crontab, platform=True)
             cores.append(core)
             with open(os.path.join(core.source, "hello.txt"), "w") as f:
                 f.write("hello from the core test\n")
             core.tool("backup-sender", "init", "--kdf", "interactive")
 
             core.start()
-            timings["run-core.sh to all five programs RUNNING"] = time.time() - core.started
+            timings["run-core.sh to all eight programs RUNNING"] = time.time() - core.started
             try:
-                for program in PROGRAMS:
+                for program in core.programs:
                     assert os.path.isfile(os.path.join(core.logs, f"{program}.log")), \
                         f"{core.logs}/{program}.log is missing: supervisord writes each program's log there " \
                         f"(logs: {sorted(os.listdir(core.logs))})"
@@ -317,6 +325,44 @@ def test_core_under_supervisord(scratch):
                 timings["start to the first snapshot"] = time.time() - core.started
 
                 assert_healthy(core, "with the core up and a fresh snapshot")
+
+                # The platform's programs: a service declared with caddy-sync apply is served by
+                # the supervised Caddy once health-checker finds its backend up.
+                backend_port = 8099
+                backend = site.popen([sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(backend_port),
+                                      "--directory", core.source], name="backend")
+                spec = os.path.join(core.root, "platform.yaml")
+                with open(spec, "w") as f:
+                    f.write("sites:\n  - name: here\nservices:\n  - name: files\n    domains: [files.example.org]\n"
+                            "    health: {path: /hello.txt, interval: 1s, timeout: 500ms}\n    backends:\n"
+                            f"      - {{site: here, addr: 127.0.0.1, port: {backend_port}}}\n")
+                core.tool("caddy-sync", "apply", spec)
+                platform_begun = time.monotonic()
+                fetch = [sys.executable, "-c", "import http.client as h; c = h.HTTPConnection('127.0.0.1', 8080, "
+                         "timeout=5); c.request('GET', '/hello.txt', headers={'Host': 'files.example.org'}); "
+                         "r = c.getresponse(); print(r.status, r.read().decode().strip())"]
+                netns.wait_for(lambda: site.run(fetch, check=False).stdout.strip() ==
+                               "200 hello from the core test", 20, 0.5,
+                               "Caddy (supervised) to serve files.example.org from the registered backend")
+                timings["caddy-sync apply to the service answering through Caddy"] = time.monotonic() - platform_begun
+                # (Before its first probes the backend is "unknown" and Caddy gets it anyway: a pool
+                # is never emptied for want of health.) Then up after rise=2 passes, Caddy in sync.
+                states = lambda: [b["state"] for s in json.loads(core.tool("health-checker", "status", "--json")
+                                                                 .stdout)["services"] for b in s["backends"]]
+                netns.wait_for(lambda: states() == ["up"], 15, 0.5, "health-checker to find the backend up")
+                status = netns.wait_for(lambda: (st := json.loads(core.tool("caddy-sync", "status", "--json").stdout))
+                                        ["in_sync"] and st, 10, 0.5, "Caddy to run the registry's config")
+                assert status["reachable"] and status["last_applied"]["reason"] in ("watch", "verify"), status
+                self_check = health(core)
+                assert self_check[0] == 0, f"health-checker self with the platform running:\n{self_check[1]}"
+                # Caddy killed: supervisord restarts it and it serves the last config at once (--resume).
+                old_caddy = core.pid("caddy")
+                os.kill(old_caddy, signal.SIGKILL)
+                netns.wait_for(lambda: (p := core.pid("caddy")) and p != old_caddy and
+                               core.states().get("caddy") == "RUNNING", 20, 0.2, "supervisord to restart Caddy")
+                netns.wait_for(lambda: site.run(fetch, check=False).stdout.strip().startswith("200"), 10, 0.2,
+                               "the restarted Caddy to serve the service")
+                lab.stop(backend)
 
                 # The watcher killed: supervisord starts a new one, which runs at once (live mode).
                 old = core.pid("watcher")
@@ -484,7 +530,7 @@ def test_two_cores_live_mesh(scratch):
                             assert text[:24] not in f.read(), f"plaintext of A in {os.path.join(directory, name)}"
                 for core in (a, b):
                     states = core.states()
-                    assert all(states.get(p) == "RUNNING" for p in PROGRAMS), f"{core.name}: {states}"
+                    assert all(states.get(p) == "RUNNING" for p in core.programs), f"{core.name}: {states}"
                     code, output, _, report = health(core)
                     assert code == 0 and report["healthy"] is True, \
                         f"{core.name}: `health-checker self` exits {code} with the mesh up:\n{output}"

@@ -34,6 +34,10 @@ constexpr int64_t k_longest_wait_ms = 1000;
 // Without a signalfd a signal is only seen between waits: keep them short.
 constexpr int64_t k_longest_wait_without_signalfd_ms = 200;
 constexpr int64_t k_warn_every_ms = 60'000;
+constexpr int64_t k_ns_per_ms = 1'000'000;
+// Health stored by an earlier run keeps its streak only if it is this recent.
+constexpr int64_t k_streak_gap_intervals = 3;
+constexpr int64_t k_streak_gap_minimum_ms = 10'000;
 
 int64_t mono_ms() { return static_cast<int64_t>(core::monotonic_seconds() * 1000.0); }
 
@@ -190,6 +194,13 @@ core::Result<ReloadCounts> HealthChecker::reload(int64_t now_ms) {
     tracked.jitter_key = backend_jitter_key(name, m_seed);
     if (auto row = stored->find(name); row != stored->end()) {
       tracked.health = row->second;
+      // A streak interrupted by a stop is not "in a row" with what follows: the state stays, the
+      // counters start again.
+      int64_t gap_ms = (core::now_ns() - tracked.health.checked_ns) / k_ns_per_ms;
+      if (gap_ms > std::max(k_streak_gap_intervals * tracked.spec.interval_ms, k_streak_gap_minimum_ms)) {
+        tracked.health.passes = 0;
+        tracked.health.failures = 0;
+      }
     } else {
       tracked.health.backend = name;
       tracked.health.since_ns = core::now_ns();

@@ -11,6 +11,9 @@
 //   "backend api/10.0.0.1:8080 (site dijon) up -> down: 3 failures in a row: connection refused".
 // - One thread: probes run concurrently over one libcurl multi handle, at most max_in_flight at a
 //   time. A write to the state file that waits for a lock (busy timeout) delays probing meanwhile.
+// - A restart keeps every backend's state (up stays up until `fall` failures); streak counters
+//   older than three intervals (at least 10 s) start again, so "3 failures in a row" never spans a
+//   stop of the checker.
 // - Drained backends are probed like the others, so an operator sees their health before putting
 //   them back in rotation.
 #include <cstddef>

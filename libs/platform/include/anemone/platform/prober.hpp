@@ -14,6 +14,9 @@
 //   WireGuard mesh (which already authenticates the sites) and usually carry self-signed
 //   certificates or certificates for the public name, not for their VPN address. The probe checks
 //   liveness, not identity.
+// - A backend named by a DNS name is resolved afresh by every probe (libcurl's DNS cache is off: in
+//   7.88 it holds even IP literals and scans every entry on each lookup, which with one entry per
+//   backend was the largest cost of a probe).
 // - The whole probe, connection included, is bounded by the service's timeout; redirects are not
 //   followed (a 301 is a status like any other, compared with expect_status); no proxy from the
 //   environment is used; the body is read and discarded (only its size is kept).
