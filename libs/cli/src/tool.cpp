@@ -33,14 +33,6 @@ void set_action(CLI::App* command, std::function<core::Result<void>()> action) {
   });
 }
 
-void add_not_yet_available(CLI::App& app, const std::string& name, const std::string& description) {
-  auto* command = app.add_subcommand(name, description + " (not yet available)");
-  command->allow_extras();
-  set_action(command, [name]() -> core::Result<void> {
-    return core::fail(core::Errc::failed, "'{}' is not yet available in this version ({})", name, k_version);
-  });
-}
-
 int run_tool(int argc, char** argv, const std::string& name, const std::string& description, const ToolSetup& setup) {
   g_tool = name;
   // Buffers of a pack's size are mapped and unmapped, never left in the heap (a fixed threshold

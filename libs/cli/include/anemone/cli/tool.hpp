@@ -26,7 +26,5 @@ int run_tool(int argc, char** argv, const std::string& name, const std::string& 
 // Wraps a subcommand's work: its Result becomes the tool's exit code (printed as "tool: error: …").
 void set_action(CLI::App* command, std::function<core::Result<void>()> action);
 
-// A subcommand that a later release provides: listed in --help, and running it says so (exit 1).
-void add_not_yet_available(CLI::App& app, const std::string& name, const std::string& description);
 
 } // namespace anemone::cli
