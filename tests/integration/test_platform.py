@@ -12,7 +12,8 @@ health-checker and caddy-sync.
    running there. A client sends a steady stream of requests for the whole test and counts failures:
    site A cut completely (the service stays up through B; failures bounded by the requests in
    flight), A back (in rotation after `rise`, no failed request), a backend answering 500 on /health
-   (out after `fall` failures), a drained backend (no more requests). Prints the failover time and
+   (out after `fall` failures), a drained backend (no more requests), a config Caddy would fail to
+   apply (refused and reported; the routing that runs keeps serving). Prints the failover time and
    the failure counts for docs/BENCHMARKS.md.
 Arguments, if any, select tests by name."""
 import json
@@ -475,6 +476,30 @@ def test_site_failover(scratch):
             later = client.records(time.time() - 1.5)
             assert later and "b1" not in {r["backend"] for r in later}, "a drained backend still gets requests"
             hub.run("caddy-sync", "backend", "undrain", backend_name["b1"])
+
+            # A config Caddy would fail to apply (its listener's port is held by another process):
+            # refused before it reaches Caddy (exit 1, history "rejected"), and the routing that runs
+            # keeps serving every request. (Caddy 2.6 itself would serve 503s for about 2 s.)
+            holder = hub_site.popen([sys.executable, "-c", "import socket, time; s = socket.socket(); "
+                                     "s.bind(('127.0.0.1', 8090)); s.listen(1); time.sleep(600)"], name="holder")
+            wait_for(lambda: hub_site.run(["ss", "-ltn", "sport", "= :8090"], check=False).stdout.count("LISTEN"),
+                     10, "the port holder to listen")
+            bad = os.path.join(hub.root, "bad-config.yaml")
+            with open(hub.config) as f:
+                text = f.read()
+            with open(bad, "w") as f:
+                f.write(text.replace(f'http_listen: ["127.0.0.1:{http_port}"]',
+                                     f'http_listen: ["127.0.0.1:{http_port}", "127.0.0.1:8090"]'))
+            rejected_at = time.time()
+            r = hub_site.run([os.path.join(BIN, "caddy-sync"), "--config", bad, "sync"], check=False)
+            assert r.returncode == 1 and "rejected" in r.stderr and "8090" in r.stderr, (r.returncode, r.stdout, r.stderr)
+            history = hub.json("caddy-sync", "history")
+            assert history[0]["outcome"] == "rejected" and history[0]["error"], history[0]
+            time.sleep(2)
+            during = client.records(rejected_at)
+            assert during and not Client.failures(during), f"the rejected config disturbed routing: {Client.failures(during)[:5]}"
+            lab.stop(holder)
+            print(f"  a config that cannot listen: refused, recorded; 0 of {len(during)} requests failed meanwhile")
 
             total = client.records(started)
             print(f"  {len(total)} requests in all, {len(Client.failures(total))} failed")

@@ -3,11 +3,19 @@
 #include <algorithm>
 #include <ctime>
 #include <deque>
+#include <memory>
+#include <vector>
+
+#include <netdb.h>
+#include <sys/socket.h>
+#include <cerrno>
 
 #include <nlohmann/json.hpp>
 #include <sodium.h>
 
 #include "anemone/core/bytes.hpp"
+#include "anemone/core/fs.hpp"
+#include "anemone/core/net.hpp"
 #include "anemone/core/log.hpp"
 #include "anemone/core/output.hpp"
 #include "anemone/core/system.hpp"
@@ -58,14 +66,57 @@ core::Result<json> live_config(CaddyAdmin& admin) {
   return parsed;
 }
 
+// The listen addresses of our server in a config ("apps.http.servers.anemone.listen").
+std::vector<std::string> listen_addresses(const json& config) {
+  std::vector<std::string> out;
+  const json* listen = &config;
+  for (const char* key : {"apps", "http", "servers", "anemone", "listen"}) {
+    if (!listen->is_object() || !listen->contains(key)) return out;
+    listen = &(*listen)[key];
+  }
+  if (listen->is_array())
+    for (const auto& item : *listen)
+      if (item.is_string()) out.push_back(item.get<std::string>());
+  return out;
+}
+
+// Caddy 2.6 starts a new config's servers before one fails to listen, then restores the old ones:
+// about 2 s of 503s (measured). A listen address the new config adds is therefore tried here
+// first; one that another process holds refuses the config before Caddy sees it. (caddy-sync runs
+// beside Caddy, in the same network namespace.)
+core::Result<void> check_new_listeners(const json& live, const json& config) {
+  auto old_addresses = listen_addresses(live);
+  for (const auto& address : listen_addresses(config)) {
+    if (std::find(old_addresses.begin(), old_addresses.end(), address) != old_addresses.end()) continue;
+    std::string text = address.starts_with(":") ? "0.0.0.0" + address : address;
+    auto endpoint = core::parse_endpoint(text);
+    if (!endpoint) continue; // Caddy judges what we cannot parse
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
+    addrinfo* found = nullptr;
+    if (::getaddrinfo(endpoint->host.c_str(), std::to_string(endpoint->port).c_str(), &hints, &found) != 0) continue;
+    std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> info(found, &::freeaddrinfo);
+    core::UniqueFd fd(::socket(info->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd) continue;
+    int one = 1;
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(fd.get(), info->ai_addr, info->ai_addrlen) != 0 && errno == EADDRINUSE)
+      return core::fail(Errc::failed, "listen address {} is in use by another process", address);
+  }
+  return {};
+}
+
 enum class SyncOutcome { unchanged, loaded };
 
 // Loads `config_text` unless Caddy runs exactly it; records the load (or the rejection).
 core::Result<SyncOutcome> load_if_different(state::Db& db, CaddyAdmin& admin, const json& config,
                                             const std::string& config_text, std::string_view reason) {
-  if (TRY(live_config(admin)) == config) return SyncOutcome::unchanged;
+  json live = TRY(live_config(admin));
+  if (live == config) return SyncOutcome::unchanged;
   std::string hash = config_hash(config_text);
-  auto loaded = admin.load(config_text);
+  auto loaded = check_new_listeners(live, config);
+  if (loaded) loaded = admin.load(config_text);
   state::CaddyConfigRecord record;
   record.time_ns = core::now_ns();
   record.hash = hash;
