@@ -15,4 +15,7 @@ void set_forget_command(CLI::App& app, cli::ToolContext& context);
 void set_prune_command(CLI::App& app, cli::ToolContext& context);
 void set_unlock_command(CLI::App& app, cli::ToolContext& context);
 void set_key_command(CLI::App& app, cli::ToolContext& context);
+void set_config_backup_command(CLI::App& app, cli::ToolContext& context);
+void set_config_discover_command(CLI::App& app, cli::ToolContext& context);
+void set_config_restore_command(CLI::App& app, cli::ToolContext& context);
 } // namespace anemone::backup_sender

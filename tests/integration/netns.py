@@ -337,6 +337,19 @@ class Lab:
         self.procs.append(proc)
         return proc
 
+    def destroy_site(self, site):
+        """A site lost for good: its processes are ended (by pid), its namespace deleted with its
+        interfaces (both ends of its veth links go with it) and its links and routes forgotten."""
+        prefix = site.argv([])
+        for proc in self.procs:
+            if list(proc.args[:len(prefix)]) == prefix:
+                self.stop(proc)
+        run(["ip", "netns", "del", site.ns])
+        self.links = [link for link in self.links if site not in (link.site_a, link.site_b)]
+        for link in self.links:
+            link.routes = [route for route in link.routes if route[0] is not site]
+        self.sites.remove(site)
+
     def track_path(self, path):
         """A file (e.g. a UAPI socket) to remove on close if it is still there."""
         self.paths.append(path)

@@ -30,6 +30,9 @@ core::Result<void> cmd_restore(const config::Config& config, const RestoreOption
   {
     core::ProgressPrinter printer("restore", progress);
     repo::RestoreOptions restore_options{options.to, options.includes, &progress};
+    // `--to /`: every source back at the path it was backed up from, as restic does.
+    if (std::filesystem::path(options.to).lexically_normal() == "/")
+      for (const auto& source : snapshot.sources) restore_options.source_paths[source.name] = source.path;
     summary = TRY(repo::restore(*repository, snapshot, restore_options));
   }
   core::log_info("restored snapshot {} to {}: {} files, {} directories, {} links, {} in {:.1f}s{}",

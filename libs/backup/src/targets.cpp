@@ -16,8 +16,7 @@ namespace anemone::backup {
 using core::Errc;
 using core::fail;
 
-namespace {
-core::Result<crypto::SecretBytes> prompt(const char* question) {
+core::Result<crypto::SecretBytes> prompt_secret(const char* question) {
   if (::isatty(STDIN_FILENO) != 1) return fail(Errc::config, "no terminal to ask for a passphrase");
   std::fputs(question, stderr);
   std::fflush(stderr);
@@ -37,7 +36,16 @@ core::Result<crypto::SecretBytes> prompt(const char* question) {
   if (used == 0) return fail(Errc::config, "empty passphrase");
   return crypto::SecretBytes::copy_of({buffer.data(), used});
 }
-} // namespace
+
+core::Result<crypto::SecretBytes> resolve_passphrase_without_config(const std::string& file_option) {
+  if (const char* value = std::getenv("ANEMONE_PASSPHRASE"); value && *value)
+    return crypto::SecretBytes::copy_of(core::as_bytes(value));
+  if (const char* file = std::getenv("ANEMONE_PASSPHRASE_FILE"); file && *file)
+    return TRY_CTX(crypto::read_secret_file(file), "ANEMONE_PASSPHRASE_FILE");
+  if (!file_option.empty()) return TRY_CTX(crypto::read_secret_file(file_option), "--passphrase-file");
+  if (::isatty(STDIN_FILENO) == 1) return prompt_secret("Repository passphrase: ");
+  return fail(Errc::usage, "no passphrase: pass --passphrase-file, or set ANEMONE_PASSPHRASE_FILE or ANEMONE_PASSPHRASE");
+}
 
 core::Result<crypto::SecretBytes> resolve_passphrase(const config::Config& config) {
   if (const char* value = std::getenv("ANEMONE_PASSPHRASE"); value && *value)
@@ -46,7 +54,7 @@ core::Result<crypto::SecretBytes> resolve_passphrase(const config::Config& confi
     return TRY_CTX(crypto::read_secret_file(file), "ANEMONE_PASSPHRASE_FILE");
   if (config.passphrase_file)
     return TRY_CTX(crypto::read_secret_file(config.passphrase_file->string()), "backup.passphrase_file");
-  if (::isatty(STDIN_FILENO) == 1) return prompt("Repository passphrase: ");
+  if (::isatty(STDIN_FILENO) == 1) return prompt_secret("Repository passphrase: ");
   return fail(Errc::config,
               "no passphrase: set backup.passphrase_file in {}, or ANEMONE_PASSPHRASE_FILE or ANEMONE_PASSPHRASE",
               config.file.string());
@@ -56,8 +64,8 @@ core::Result<crypto::SecretBytes> resolve_new_passphrase(const std::string& file
   if (const char* file = std::getenv("ANEMONE_NEW_PASSPHRASE_FILE"); file && *file)
     return TRY_CTX(crypto::read_secret_file(file), "ANEMONE_NEW_PASSPHRASE_FILE");
   if (!file_option.empty()) return TRY_CTX(crypto::read_secret_file(file_option), "--new-passphrase-file");
-  auto first = TRY(prompt("New passphrase: "));
-  auto second = TRY(prompt("New passphrase again: "));
+  auto first = TRY(prompt_secret("New passphrase: "));
+  auto second = TRY(prompt_secret("New passphrase again: "));
   if (!first.equals(second)) return fail(Errc::usage, "the two passphrases differ");
   return first;
 }

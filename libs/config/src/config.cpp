@@ -39,11 +39,11 @@ constexpr size_t k_max_source_name = 64;
 constexpr int k_max_port = 65535;
 constexpr int k_max_connections = 16;
 
-// Each level's keys. The "reserved" list belongs to later releases (platform, disaster recovery):
-// accepted and ignored so that a config written for a newer release still loads, while a typo
-// anywhere else is rejected.
-constexpr std::string_view k_top_keys[] = {"server", "paths", "state", "backup", "sftp", "wireguard", "health", "platform"};
-constexpr std::string_view k_top_reserved[] = {"dr"};
+// Each level's keys; a typo anywhere is rejected with the closest known key.
+constexpr std::string_view k_top_keys[] = {"server", "paths",  "state",    "backup", "sftp",
+                                           "wireguard", "health", "platform", "dr"};
+constexpr std::string_view k_dr_keys[] = {"keep_local", "keep_remote", "local_dir"};
+constexpr int k_max_keep = 1000;
 constexpr std::string_view k_platform_keys[] = {"enabled", "caddy_admin", "http_listen", "tls", "response_timeout"};
 constexpr std::string_view k_health_keys[] = {"max_backup_age", "min_free_space"};
 constexpr std::string_view k_wireguard_keys[] = {"interface", "listen_port", "subnet", "endpoint", "keepalive", "address"};
@@ -316,6 +316,14 @@ core::Result<void> parse_health(const Reader& reader, const Field& field, Config
   return {};
 }
 
+core::Result<void> parse_dr(const Reader& reader, const Field& field, Config& config) {
+  MapReader map = TRY(reader.map(field, k_dr_keys));
+  if (auto keep = map.optional("keep_local")) config.dr.keep_local = TRY(reader.integer(*keep, 1, k_max_keep));
+  if (auto keep = map.optional("keep_remote")) config.dr.keep_remote = TRY(reader.integer(*keep, 1, k_max_keep));
+  if (auto dir = map.optional("local_dir")) config.dr.local_dir = TRY(read_absolute_path(reader, *dir));
+  return {};
+}
+
 core::Result<void> parse_backup(const Reader& reader, const Field& field, Config& config) {
   MapReader map = TRY(reader.map(field, k_backup_keys));
   TRY(parse_schedule(reader, map, config.schedule));
@@ -472,7 +480,7 @@ core::Result<void> parse_platform_section(const Reader& reader, const Field& fie
 core::Result<Config> parse_document(const Reader& reader, const YAML::Node& root, const std::filesystem::path& file) {
   if (root.IsNull())
     return tl::unexpected(reader.error(root.Mark(), "", "expected a map with at least server.name, got an empty file"));
-  MapReader map = TRY(reader.map(Field{root, "", root.Mark()}, k_top_keys, k_top_reserved));
+  MapReader map = TRY(reader.map(Field{root, "", root.Mark()}, k_top_keys));
   Config config;
   config.file = file;
   Field server = TRY(map.required("server"));
@@ -484,6 +492,7 @@ core::Result<Config> parse_document(const Reader& reader, const YAML::Node& root
   std::optional<Field> wireguard = map.optional("wireguard");
   std::optional<Field> health = map.optional("health");
   std::optional<Field> platform = map.optional("platform");
+  std::optional<Field> dr = map.optional("dr");
   core::Result<void> done = parse_server(reader, server, config);
   if (done && paths) done = parse_paths(reader, *paths, config);
   if (done && state) done = parse_state(reader, *state, config);
@@ -492,6 +501,7 @@ core::Result<Config> parse_document(const Reader& reader, const YAML::Node& root
   if (done && wireguard) done = parse_wireguard(reader, *wireguard, config);
   if (done && health) done = parse_health(reader, *health, config);
   if (done && platform) done = parse_platform_section(reader, *platform, config);
+  if (done && dr) done = parse_dr(reader, *dr, config);
   if (!done) return tl::unexpected(std::move(done).error());
   return config;
 }
@@ -512,6 +522,10 @@ const Target* Config::find_target(std::string_view name) const {
   for (const Target& target : targets)
     if (target.name == name) return &target;
   return nullptr;
+}
+
+std::filesystem::path Config::config_backups_dir() const {
+  return dr.local_dir ? *dr.local_dir : state_path.parent_path() / "config-backups";
 }
 
 core::Result<Config> load_config(const std::filesystem::path& file) {

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <sys/stat.h>
@@ -31,6 +32,7 @@ ReceiverLayout receiver_layout(const config::Config& config) {
 }
 
 std::string render_sshd_config(const config::Config& config, const std::vector<Account>& accounts) {
+  (void)accounts; // every peer gets the same block; what differs is in its authorized_keys
   ReceiverLayout layout = receiver_layout(config);
   std::string out = fmt::format(
       "# Written by sftp-receiver-quota from {}; changes here are overwritten.\n"
@@ -43,17 +45,44 @@ std::string render_sshd_config(const config::Config& config, const std::vector<A
       "X11Forwarding no\nPermitTunnel no\nGatewayPorts no\nPermitTTY no\nPermitUserRC no\nPermitUserEnvironment no\n"
       "PrintMotd no\nSubsystem sftp internal-sftp\nLogLevel VERBOSE\n",
       config.file.string(), config.sftp.port, config.sftp.listen, layout.host_key.string(), layout.sshd_pid.string(),
-      layout.keys_dir.string(),
-      k_peers_group);
-  // The first Match that sets ForceCommand wins, so peers over quota come before the general rule.
-  for (const auto& account : accounts)
-    if (account.over_quota)
-      out += fmt::format("\n# {} is over its quota: reads and deletes only.\nMatch User {}\n  ChrootDirectory {}\n"
-                         "  ForceCommand internal-sftp -d /repo -P write,mkdir,setstat,fsetstat,symlink,hardlink\n",
-                         account.name, account.name, layout.jail(account.name).string());
-  out += fmt::format("\nMatch Group {}\n  ChrootDirectory {}/%u\n  ForceCommand internal-sftp -d /repo\n", k_peers_group,
-                     layout.backups_dir.string());
+      layout.keys_dir.string(), k_peers_group);
+  // No ForceCommand: it would override the command each key carries (authorized_keys), and the
+  // recovery key must be read-only where the peer's own key is not. Every key line has one.
+  out += fmt::format("\nMatch Group {}\n  ChrootDirectory {}/%u\n", k_peers_group, layout.backups_dir.string());
   return out;
+}
+
+std::string authorized_keys(const Account& account, const std::optional<std::string>& recovery_key) {
+  // restrict: no forwarding, no pty, no agent, whatever sshd_config says.
+  std::string out = account.over_quota
+                        ? "restrict,command=\"internal-sftp -d /repo -P write,mkdir,setstat,fsetstat,symlink,hardlink\" "
+                        : "restrict,command=\"internal-sftp -d /repo\" ";
+  out += account.ssh_key + "\n";
+  if (recovery_key && *recovery_key != account.ssh_key)
+    out += "restrict,command=\"internal-sftp -R -d /config\" " + *recovery_key + " anemone-recovery\n";
+  return out;
+}
+
+std::optional<std::string> published_recovery_key(const ReceiverLayout& layout, const std::string& account) {
+  // The jail's config/ belongs to the peer: nothing in it is followed or trusted beyond one key line.
+  core::UniqueFd jail(::open(layout.jail(account).c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!jail) return std::nullopt;
+  core::UniqueFd dir(::openat(jail.get(), "config", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!dir) return std::nullopt;
+  core::UniqueFd file(::openat(dir.get(), "recovery.pub", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  struct stat st{};
+  if (!file || ::fstat(file.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > 1024) return std::nullopt;
+  char buffer[1025];
+  ssize_t n = ::read(file.get(), buffer, sizeof buffer - 1);
+  if (n <= 0) return std::nullopt;
+  std::string line(buffer, static_cast<size_t>(n));
+  if (auto newline = line.find('\n'); newline != std::string::npos) {
+    if (line.find_first_not_of('\n', newline) != std::string::npos) return std::nullopt; // one line only
+    line.resize(newline);
+  }
+  auto key = normalize_ed25519_key(line);
+  if (!key) return std::nullopt;
+  return *key;
 }
 
 namespace {
@@ -145,9 +174,9 @@ core::Result<SyncReport> sync_receiver(const config::Config& config, const std::
     for (auto sub : {"repo", "config"})
       if (TRY(ensure_directory(jail / sub, user->pw_uid, peers_gid, 0700)))
         report.changes.push_back(fmt::format("prepared {}/{}", jail.string(), sub));
-    // restrict: no forwarding, no pty, no agent, whatever sshd_config says.
-    if (TRY(ensure_file(layout.keys_dir / account.name, "restrict " + account.ssh_key + "\n", 0644)))
-      report.changes.push_back("wrote the key of " + account.name);
+    if (TRY(ensure_file(layout.keys_dir / account.name,
+                        authorized_keys(account, published_recovery_key(layout, account.name)), 0644)))
+      report.changes.push_back("wrote the keys of " + account.name);
   }
 
   // Peer users that no account names any more: their login goes now; their data stays. Only this
@@ -214,19 +243,17 @@ core::Result<ScanResult> scan_usage(const config::Config& config, state::Db& db)
       TRY(core::write_file_atomic(jail / "quota.json", core::as_bytes(status), 0644));
     }
   }
-  if (!result.changed.empty()) {
-    TRY(core::write_file_atomic(layout.sshd_config, core::as_bytes(render_sshd_config(config, accounts)), 0644));
-    // A session that is writing now keeps its flags until it ends: end it. The peer's processes
-    // are only its sshd session (no shell); it reconnects and gets the new flags.
-    for (const auto& account : accounts)
-      if (account.over_quota && std::find(result.changed.begin(), result.changed.end(), account.name) != result.changed.end())
-        end_sessions_of(account.name);
-    // sshd reads its config again on SIGHUP; sessions already open keep their flags.
-    if (auto pid_text = core::read_text_file(layout.sshd_pid)) {
-      int pid = std::atoi(pid_text->c_str());
-      if (pid > 0 && ::kill(pid, SIGHUP) == 0) result.reloaded = true;
-    }
+  for (const auto& account : accounts) {
+    // Only accounts sync made (their key file exists); a new one waits for `sync`.
+    if (!fs::exists(layout.keys_dir / account.name)) continue;
+    TRY(ensure_file(layout.keys_dir / account.name, authorized_keys(account, published_recovery_key(layout, account.name)),
+                    0644));
   }
+  // A session that is writing now keeps its flags until it ends: end it. The peer's processes are
+  // only its sshd session (no shell); it reconnects and gets the new flags.
+  for (const auto& account : accounts)
+    if (account.over_quota && std::find(result.changed.begin(), result.changed.end(), account.name) != result.changed.end())
+      end_sessions_of(account.name);
   result.accounts = std::move(accounts);
   return result;
 }

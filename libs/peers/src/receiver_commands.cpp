@@ -97,9 +97,8 @@ core::Result<void> cmd_scan(const config::Config& config, bool as_json) {
   for (const auto& name : result.changed)
     for (const auto& a : result.accounts)
       if (a.name == name)
-        core::log_info("{}: {} ({} used of {}){}", name, a.over_quota ? "over quota, writes refused" : "under quota again, writes allowed",
-                       core::format_bytes(a.used_bytes), core::format_bytes(a.quota_bytes),
-                       result.reloaded ? "; sshd reloaded" : "");
+        core::log_info("{}: {} ({} used of {})", name, a.over_quota ? "over quota, writes refused" : "under quota again, writes allowed",
+                       core::format_bytes(a.used_bytes), core::format_bytes(a.quota_bytes));
   print_accounts(result.accounts, as_json);
   return {};
 }
@@ -130,9 +129,18 @@ public:
     pollfd waiting{m_fd, POLLIN, 0};
     if (::poll(&waiting, 1, timeout_ms) <= 0) return false;
     alignas(inotify_event) char buffer[16384];
-    while (::read(m_fd, buffer, sizeof buffer) > 0) {
+    bool relevant = false;
+    ssize_t n = 0;
+    while ((n = ::read(m_fd, buffer, sizeof buffer)) > 0) {
+      for (ssize_t at = 0; at < n;) {
+        const auto* event = reinterpret_cast<const inotify_event*>(buffer + at);
+        // The scan's own quota.json (written through a temporary name) must not wake the next scan.
+        std::string_view name = event->len ? std::string_view(event->name) : std::string_view();
+        if (!name.starts_with("quota.json")) relevant = true;
+        at += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
+      }
     }
-    return true;
+    return relevant;
   }
 
 private:
@@ -160,7 +168,8 @@ core::Result<void> cmd_watch(const config::Config& config, int interval_seconds)
           if (a.name == name)
             core::log_info("{}: {} ({} used of {})", name, a.over_quota ? "over quota, writes refused" : "under quota, writes allowed",
                            core::format_bytes(a.used_bytes), core::format_bytes(a.quota_bytes));
-      for (const auto& a : result->accounts) watcher.watch_tree(receiver_layout(config).jail(a.name));
+      // The backups directory too: a jail made for a new peer is watched from the scan it wakes.
+      watcher.watch_tree(config.sftp.backups_dir);
     }
     // Wake on a change in any jail, or at the interval; a short pause gathers a burst of writes.
     if (watcher.wait(interval_seconds * 1000)) ::usleep(100000);

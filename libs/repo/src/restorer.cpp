@@ -146,9 +146,28 @@ private:
 
   core::Result<void> restore_dir(const Node& node, const SharedDir& parent, const std::string& full_path,
                                  const std::string& path) {
+    auto dir = std::make_shared<DirFd>();
+    auto placed = path == node.name ? m_options.source_paths.find(node.name) : m_options.source_paths.end();
+    if (placed != m_options.source_paths.end()) {
+      // A source put back at its own path: its parents are made as needed, the last step never followed.
+      TRY(core::make_directories(placed->second.parent_path(), 0755));
+      if (::mkdir(placed->second.c_str(), 0700) != 0 && errno != EEXIST)
+        return core::fail_errno("create directory " + placed->second.string(), errno);
+      dir->fd.reset(::open(placed->second.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!dir->fd) return core::fail_errno("open directory " + placed->second.string(), errno);
+      ++m_summary.dirs;
+      auto subtree = m_repo.load_tree(*node.subtree);
+      if (!subtree) {
+        core::log_error("{}: directory listing damaged, contents not restored: {}", path, subtree.error().message());
+        m_summary.damaged.push_back(path + "/");
+      } else {
+        TRY(restore_tree(*subtree, dir, placed->second.string(), path));
+      }
+      m_dirs.push_back({placed->second.string(), node});
+      return {};
+    }
     if (::mkdirat(parent->fd.get(), node.name.c_str(), 0700) != 0 && errno != EEXIST)
       return core::fail_errno("create directory " + full_path, errno);
-    auto dir = std::make_shared<DirFd>();
     dir->fd.reset(::openat(parent->fd.get(), node.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!dir->fd)
       return core::fail_errno(fmt::format("open directory {} (an existing non-directory or symlink is never "

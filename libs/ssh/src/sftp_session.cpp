@@ -142,10 +142,16 @@ core::Result<std::unique_ptr<SftpSession>> SftpSession::connect(const SshTarget&
   if (!key || offered.size() != pinned->size() || sodium_memcmp(offered.data(), pinned->data(), pinned->size()) != 0)
     return fail(Errc::auth, "{}: host key mismatch: the server offered {}, the pinned key is {}; refusing to connect",
                 target.describe(), key ? fingerprint(offered) : "none", fingerprint(*pinned));
-  std::string identity = target.identity_file.string();
-  if (libssh2_userauth_publickey_fromfile_ex(handles->session, target.user.c_str(),
-                                             static_cast<unsigned>(target.user.size()), nullptr, identity.c_str(),
-                                             nullptr) != 0) {
+  std::string identity = target.identity_key.empty() ? target.identity_file.string() : "a key held in memory";
+  int auth = target.identity_key.empty()
+                 ? libssh2_userauth_publickey_fromfile_ex(handles->session, target.user.c_str(),
+                                                          static_cast<unsigned>(target.user.size()), nullptr,
+                                                          identity.c_str(), nullptr)
+                 : libssh2_userauth_publickey_frommemory(
+                       handles->session, target.user.c_str(), target.user.size(), nullptr, 0,
+                       reinterpret_cast<const char*>(target.identity_key.data()), target.identity_key.size(),
+                       ""); // libssh2 1.10 takes strlen of this one even when the key has no passphrase
+  if (auth != 0) {
     char* message = nullptr;
     libssh2_session_last_error(handles->session, &message, nullptr, 0);
     return fail(Errc::auth, "{}: key authentication with {} refused: {}", target.describe(), identity,
@@ -155,6 +161,38 @@ core::Result<std::unique_ptr<SftpSession>> SftpSession::connect(const SshTarget&
   if (!handles->sftp)
     return fail(Errc::io, "{}: the server refused the SFTP subsystem", target.describe());
   return std::unique_ptr<SftpSession>(new SftpSession(target, std::move(handles)));
+}
+
+core::Result<std::string> fetch_host_key(const std::string& host, int port, int timeout_ms) {
+  if (!library_ready()) return fail(Errc::failed, "libssh2 failed to initialise");
+  SshTarget target;
+  target.host = host;
+  target.port = port;
+  target.user = "(host key only)";
+  target.timeout_ms = timeout_ms;
+  auto handles = std::make_unique<SftpSession::Handles>();
+  handles->socket = TRY(tcp_connect(target));
+  handles->session = libssh2_session_init();
+  if (!handles->session) return fail(Errc::failed, "libssh2_session_init failed");
+  libssh2_session_set_blocking(handles->session, 1);
+  libssh2_session_set_timeout(handles->session, timeout_ms);
+  // Only the key type our receivers have, so the key seen here is the one a session pins.
+  libssh2_session_method_pref(handles->session, LIBSSH2_METHOD_HOSTKEY, "ssh-ed25519");
+  if (libssh2_session_handshake(handles->session, handles->socket.get()) != 0) {
+    char* message = nullptr;
+    libssh2_session_last_error(handles->session, &message, nullptr, 0);
+    return fail(Errc::io, "{}:{}: SSH handshake failed: {}", host, port, message ? message : "?");
+  }
+  size_t key_length = 0;
+  int key_type = 0;
+  const char* key = libssh2_session_hostkey(handles->session, &key_length, &key_type);
+  if (!key || key_type != LIBSSH2_HOSTKEY_TYPE_ED25519)
+    return fail(Errc::auth, "{}:{} offers no ed25519 host key", host, port);
+  char text[sodium_base64_ENCODED_LEN(256, sodium_base64_VARIANT_ORIGINAL)];
+  if (key_length > 256) return fail(Errc::auth, "{}:{}: the host key is too long", host, port);
+  sodium_bin2base64(text, sizeof text, reinterpret_cast<const unsigned char*>(key), key_length,
+                    sodium_base64_VARIANT_ORIGINAL);
+  return std::string("ssh-ed25519 ") + text;
 }
 
 // Closing a handle over a dead transport would wait out the timeout for nothing; the session is

@@ -1,5 +1,9 @@
 #include "anemone/state/db.hpp"
 
+#include <cerrno>
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <sqlite3.h>
 
 #include "anemone/core/fs.hpp"
@@ -56,6 +60,33 @@ core::Result<Stmt> Db::prepare(std::string_view sql) {
   if (sqlite3_prepare_v2(m_handle.get(), sql.data(), static_cast<int>(sql.size()), &raw, nullptr) != SQLITE_OK)
     return tl::unexpected(sqlite_error(m_handle.get(), fmt::format("prepare '{}'", sql)));
   return Stmt(std::unique_ptr<sqlite3_stmt, Stmt::Finalizer>(raw), m_handle.get());
+}
+
+core::Result<void> Db::copy_to(const std::filesystem::path& destination) {
+  std::error_code ignored;
+  std::filesystem::remove(destination, ignored);
+  // Created 0600 before SQLite opens it: the copy holds what the state does.
+  core::UniqueFd fd(::open(destination.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!fd) return core::fail_errno("create " + destination.string(), errno);
+  fd.reset();
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(destination.c_str(), &raw, SQLITE_OPEN_READWRITE, nullptr);
+  std::unique_ptr<sqlite3, Closer> copy(raw);
+  if (rc != SQLITE_OK) return tl::unexpected(sqlite_error(raw, "open the copy " + destination.string()));
+  sqlite3_backup* backup = sqlite3_backup_init(copy.get(), "main", m_handle.get(), "main");
+  if (!backup) return tl::unexpected(sqlite_error(copy.get(), "start the online backup of " + m_path.string()));
+  // All pages in one step: the source is read under one read transaction, so the copy is a
+  // single consistent state; writers in other processes (WAL) are not blocked meanwhile.
+  int step = SQLITE_OK;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    step = sqlite3_backup_step(backup, -1);
+    if (step != SQLITE_BUSY && step != SQLITE_LOCKED) break;
+    sqlite3_sleep(100);
+  }
+  sqlite3_backup_finish(backup);
+  if (step != SQLITE_DONE)
+    return core::fail(Errc::io, "online backup of {}: {}", m_path.string(), sqlite3_errstr(step));
+  return {};
 }
 
 int64_t Db::last_insert_rowid() const { return sqlite3_last_insert_rowid(m_handle.get()); }

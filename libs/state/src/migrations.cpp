@@ -203,6 +203,20 @@ CREATE TRIGGER backend_health_state_changed AFTER UPDATE OF state ON backend_hea
   WHEN OLD.state IS NOT NEW.state
   BEGIN UPDATE platform_generation SET value = value + 1; END;
 )sql",
+      // 6: disaster recovery (backup-sender config-backup): per destination ('local' or a peer's
+      // name) the last config backup it holds and the outcome of the last attempt.
+      R"sql(
+CREATE TABLE config_backups (
+  destination TEXT PRIMARY KEY,
+  file TEXT,                       -- the newest file there; NULL until one arrived
+  digest TEXT,                     -- what that file holds (hex); an equal digest is not sent again
+  stored_ns INTEGER,
+  attempt_ns INTEGER NOT NULL,
+  outcome TEXT NOT NULL,           -- ok | unchanged | failed
+  error TEXT,
+  recovery_login INTEGER           -- 1: the peer let the recovery key in (read-only); 0: not yet
+);
+)sql",
   };
   return k_steps;
 }

@@ -216,13 +216,19 @@ backup:
   CHECK(config.targets.empty());
 }
 
-TEST_CASE("sections reserved for later releases are accepted and ignored", "[config]") {
-  Config config = parsed(R"(server:
-  name: site-a
-sftp: {port: 22222}
-dr: anything
-)");
-  CHECK(config.server_name == "site-a");
+TEST_CASE("dr: defaults beside the state file, every key, bad values named", "[config]") {
+  Config defaults = parsed("server:\n  name: site-a\nstate: {path: /srv/state/anemone.db}\n");
+  CHECK(defaults.dr.keep_local == 7);
+  CHECK(defaults.dr.keep_remote == 14);
+  CHECK(defaults.config_backups_dir() == "/srv/state/config-backups");
+  Config set = parsed("server:\n  name: site-a\ndr: {keep_local: 3, keep_remote: 30, local_dir: /var/dr}\n");
+  CHECK(set.dr.keep_local == 3);
+  CHECK(set.dr.keep_remote == 30);
+  CHECK(set.config_backups_dir() == "/var/dr");
+  CHECK(error_of("server:\n  name: a\ndr:\n  keep_local: 0\n").starts_with("config.yaml:4:15: dr.keep_local: "));
+  CHECK(error_of("server:\n  name: a\ndr:\n  keep_remot: 3\n") ==
+        "config.yaml:4:3: dr.keep_remot: unknown key (did you mean keep_remote?)");
+  CHECK(error_of("server:\n  name: a\ndr:\n  local_dir: backups\n").starts_with("config.yaml:4:14: dr.local_dir: "));
 }
 
 TEST_CASE("platform: defaults, every key, and bad values named", "[config]") {
@@ -396,7 +402,7 @@ backup:
       compression: max
 )") == "config.yaml:7:7: backup.sources[0].compression: unknown key (expected one of: name, path, exclude)");
   CHECK(error_of("server:\n  name: a\nr: 1\n") ==
-        "config.yaml:3:1: r: unknown key (expected one of: server, paths, state, backup, sftp, wireguard, health, platform)");
+        "config.yaml:3:1: r: unknown key (expected one of: server, paths, state, backup, sftp, wireguard, health, platform, dr)");
   CHECK(error_of("server:\n  name: a\n  ? [x, y]\n  : 1\n") ==
         "config.yaml:3:5: server: expected a key name, got a list");
 }

@@ -47,7 +47,7 @@ TEST_CASE("accounts live in the state file; duplicates and unknown names are err
   CHECK(peers::list_accounts(*db)->empty());
 }
 
-TEST_CASE("the rendered sshd_config jails every peer and restricts an over-quota one first", "[peers]") {
+TEST_CASE("the rendered sshd_config jails every peer and leaves what a key may do to its key line", "[peers]") {
   config::Config config;
   config.file = "/config/config.yaml";
   config.secrets_dir = "/config/secrets";
@@ -61,12 +61,24 @@ TEST_CASE("the rendered sshd_config jails every peer and restricts an over-quota
                     "PasswordAuthentication no\n", "PermitRootLogin no\n", "DisableForwarding yes\n", "PermitTTY no\n",
                     "AllowAgentForwarding no\n", "AllowTcpForwarding no\n", "X11Forwarding no\n",
                     "AuthorizedKeysFile /backups/.keys/%u\n", "AllowGroups anemone-peers\n",
-                    "  ChrootDirectory /backups/%u\n", "  ForceCommand internal-sftp -d /repo\n"})
+                    "Match Group anemone-peers\n  ChrootDirectory /backups/%u\n"})
     CHECK_THAT(text, Catch::Contains(line));
-  auto restricted = text.find("Match User site-c");
-  auto general = text.find("Match Group anemone-peers");
-  REQUIRE(restricted != std::string::npos);
-  CHECK(restricted < general); // sshd takes the first ForceCommand that matches
-  CHECK_THAT(text, Catch::Contains("-P write,mkdir,setstat,fsetstat,symlink,hardlink"));
-  CHECK(text.find("Match User site-b") == std::string::npos);
+  // A ForceCommand would override every key's own command, the recovery key's read-only one too.
+  CHECK(text.find("ForceCommand") == std::string::npos);
+}
+
+TEST_CASE("a peer's keys: its own SFTP into /repo, writes refused over quota, its recovery key read-only", "[peers]") {
+  peers::Account fine{"site-b", k_ed25519, 1, 0, false, 0, 0};
+  CHECK(peers::authorized_keys(fine, std::nullopt) ==
+        std::string("restrict,command=\"internal-sftp -d /repo\" ") + k_ed25519 + "\n");
+  peers::Account full = fine;
+  full.over_quota = true;
+  CHECK(peers::authorized_keys(full, std::nullopt) ==
+        std::string("restrict,command=\"internal-sftp -d /repo -P write,mkdir,setstat,fsetstat,symlink,hardlink\" ") +
+            k_ed25519 + "\n");
+  const std::string recovery = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJ1cm5lZC1yZWNvdmVyeS1rZXktZm9yLXRlc3Rz";
+  std::string both = peers::authorized_keys(fine, recovery);
+  CHECK_THAT(both, Catch::EndsWith("restrict,command=\"internal-sftp -R -d /config\" " + recovery + " anemone-recovery\n"));
+  // The peer's own key published as its recovery key gains nothing.
+  CHECK(peers::authorized_keys(fine, std::string(k_ed25519)) == peers::authorized_keys(fine, std::nullopt));
 }

@@ -58,3 +58,15 @@ TEST_CASE("cron logs over the size limit are rotated, keeping three", "[runtime]
   CHECK(std::filesystem::file_size(dir / "cron-check.log") == 100);
   CHECK(std::filesystem::file_size(dir / "watcher.log") == 5000);
 }
+
+TEST_CASE("the shipped crontab parses and runs prune, check and the daily config backup", "[runtime]") {
+  std::ifstream in(std::string(ANEMONE_SOURCE_DIR) + "/config/crontab");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto crontab = runtime::parse_crontab(text, "config/crontab");
+  if (!crontab) FAIL(crontab.error().message());
+  std::vector<std::string> found;
+  for (const auto& job : crontab->jobs) found.push_back(job.schedule.text() + " " + job.command.substr(0, job.command.find(" >>")));
+  CHECK(found == std::vector<std::string>{"30 4 * * 0 backup-sender forget --prune --wait",
+                                          "30 4 * * 3 backup-sender check --read-data-subset 5",
+                                          "0 2 * * * backup-sender config-backup"});
+}

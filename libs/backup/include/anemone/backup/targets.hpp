@@ -26,6 +26,11 @@ core::Result<core::FileLock> lock_site(const config::Config& config, bool wait =
 // ANEMONE_PASSPHRASE, else ANEMONE_PASSPHRASE_FILE, else backup.passphrase_file, else a prompt when
 // stdin is a terminal. The passphrase never appears in an error message.
 core::Result<crypto::SecretBytes> resolve_passphrase(const config::Config& config);
+// For a site that has no config yet (disaster recovery): ANEMONE_PASSPHRASE, ANEMONE_PASSPHRASE_FILE,
+// the --passphrase-file given, else a prompt.
+core::Result<crypto::SecretBytes> resolve_passphrase_without_config(const std::string& file_option);
+// Reads a line from the terminal without echo (Errc::config when stdin is not a terminal).
+core::Result<crypto::SecretBytes> prompt_secret(const char* question);
 // For `key add`: ANEMONE_NEW_PASSPHRASE_FILE, else --new-passphrase-file, else a prompt (twice).
 core::Result<crypto::SecretBytes> resolve_new_passphrase(const std::string& file_option);
 

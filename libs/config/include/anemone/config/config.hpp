@@ -89,6 +89,14 @@ struct Health {
   uint64_t min_free_bytes = 1ull << 30; // on the sources' and the backups' file systems
 };
 
+// Disaster recovery (backup-sender config-backup): where and how many encrypted copies of this
+// site's configuration are kept.
+struct DisasterRecovery {
+  int keep_local = 7;
+  int keep_remote = 14;
+  std::optional<std::filesystem::path> local_dir; // default: config-backups/ beside the state file
+};
+
 struct Config {
   std::filesystem::path file; // where it was loaded from
   std::string server_name;
@@ -104,8 +112,10 @@ struct Config {
   WireGuard wireguard;
   Health health;
   Platform platform;
+  DisasterRecovery dr;
 
   const Target* find_target(std::string_view name) const;
+  std::filesystem::path config_backups_dir() const;
 };
 
 // Loads and validates a config file. Every error names file:line:col and the key path, e.g.

@@ -3,6 +3,7 @@
 // its own jail (backups_dir/<peer>/ with repo/, config/ and a read-only quota.json), and the Unix
 // accounts, jails and authorized keys that config relies on.
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,8 +26,18 @@ struct ReceiverLayout {
 ReceiverLayout receiver_layout(const config::Config& config);
 
 // A complete sshd_config: key-only, no shell, no forwarding of any kind, no agent, no TTY; every
-// peer chrooted with internal-sftp; peers over quota get writes refused (reads and deletes stay).
+// peer chrooted into its jail. What a key may do there is in its authorized_keys line (below): a
+// ForceCommand here would override the per-key commands.
 std::string render_sshd_config(const config::Config& config, const std::vector<Account>& accounts);
+
+// A peer's authorized_keys file: its own key gets SFTP starting in /repo (writes refused while it is
+// over quota: reads and deletes stay); the recovery key it published in its /config/recovery.pub
+// (backup-sender config-backup) gets read-only SFTP, so a rebuilt site that lost its key can fetch
+// its config backups with its passphrase alone (docs/FORMAT.md, "Recovery key").
+std::string authorized_keys(const Account& account, const std::optional<std::string>& recovery_key);
+// The recovery key a peer published in its jail, when it is a valid ed25519 key line; read without
+// following links, at most 1 KiB.
+std::optional<std::string> published_recovery_key(const ReceiverLayout& layout, const std::string& account);
 
 struct SyncReport {
   std::vector<std::string> changes; // one line per change made; empty when all was in place
@@ -36,12 +47,12 @@ struct SyncReport {
 core::Result<SyncReport> sync_receiver(const config::Config& config, const std::vector<Account>& accounts);
 
 // Measures each peer's jail, publishes /quota.json in it (read-only for the peer), records usage,
-// and when a peer crosses its quota (either way) rewrites sshd_config and reloads sshd, so the
-// peer's new sessions get writes refused (or allowed again). Returns the accounts as measured.
+// and rewrites each peer's authorized_keys when it changes: a peer that crosses its quota (either
+// way) gets writes refused (or allowed again) from its next session on, and a recovery key it
+// published is accepted. Returns the accounts as measured.
 struct ScanResult {
   std::vector<Account> accounts;
   std::vector<std::string> changed; // peers whose over-quota state flipped
-  bool reloaded = false;
 };
 core::Result<ScanResult> scan_usage(const config::Config& config, state::Db& db);
 

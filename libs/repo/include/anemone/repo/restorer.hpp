@@ -4,6 +4,7 @@
 // read pack by pack (restore_plan.hpp), in parallel, each needed range of a pack once. The walk
 // uses directory descriptors and never follows a symlink, so nothing is written outside DIR.
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,9 @@ struct RestoreOptions {
   // Pack ranges read and decoded at once; 0: max(4, cores). A network backend limits the reads in
   // flight to its connections, and the other readers decode meanwhile.
   size_t readers = 0;
+  // Sources written at these paths (source name → absolute path) instead of target_dir/<name>:
+  // `restore --to /` puts each source back where it was backed up from.
+  std::map<std::string, std::filesystem::path> source_paths{};
 };
 
 struct RestoreSummary {

@@ -23,6 +23,9 @@ struct SshTarget {
   std::filesystem::path identity_file; // OpenSSH private key (ed25519), no passphrase
   std::string host_key;                // "ssh-ed25519 AAAA…" (the public key line, optional comment)
   int timeout_ms = 30000;
+  // Instead of identity_file: the private key's OpenSSH text in memory (a key derived on the spot,
+  // never written to disk). Only a view: the caller's buffer must outlive connect().
+  core::ByteView identity_key{};
   std::string describe() const; // "site-a@10.8.0.2:22222"
 };
 
@@ -58,6 +61,7 @@ public:
 
 private:
   struct Handles;
+  friend core::Result<std::string> fetch_host_key(const std::string& host, int port, int timeout_ms);
   SftpSession(SshTarget target, std::unique_ptr<Handles> handles);
   core::Error error(std::string_view what);
   void close_unless_dead(LIBSSH2_SFTP_HANDLE* handle);
@@ -66,6 +70,10 @@ private:
   bool m_broken = false;
   bool m_fsync_supported = true;
 };
+
+// Connects and completes the SSH handshake only, to learn the key a server offers (for a person to
+// confirm before trusting it): "ssh-ed25519 AAAA…". Nothing is authenticated or sent.
+core::Result<std::string> fetch_host_key(const std::string& host, int port, int timeout_ms = 15000);
 
 // The key blob of an OpenSSH public key line "<type> <base64> [comment]" (Errc::usage when the line is
 // not of that shape or the base64 is invalid).

@@ -28,6 +28,9 @@ public:
   core::Result<void> exec(std::string_view sql);
   int schema_version() const { return m_version; }
   int64_t last_insert_rowid() const;
+  // SQLite's online backup into a new file at `destination` (0600): a consistent copy, taken while
+  // other processes keep writing (a file copy of a WAL database is not one).
+  core::Result<void> copy_to(const std::filesystem::path& destination);
   const std::filesystem::path& path() const { return m_path; }
 
 private:

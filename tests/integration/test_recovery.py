@@ -1,0 +1,214 @@
+"""Disaster recovery across a real tunnel: two peered sites in network namespaces (wireguard-go,
+their own sshd). Site A backs up its data and its configuration to B; A is then destroyed (its
+namespace, config, keys, state and data). A rebuilt A, given only its passphrase and B's public
+address, discovers its config backups on B with its recovery key, restores its configuration,
+brings its tunnel back with its old identity (B accepts it without a new invitation), restores its
+data byte for byte, and its next backup continues the same repository. Every way the recovery can
+go wrong (wrong passphrase, tampered or truncated file, no backups, wrong host key) is refused with
+its own message and changes nothing."""
+import json
+import os
+import shutil
+import time
+
+import harness
+import netns
+from test_mesh import WG, MeshSite, mesh_lab
+
+BS = "backup-sender"
+SCRIPTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts")
+
+
+def make_data(root):
+    os.makedirs(os.path.join(root, "docs", "deep"), exist_ok=True)
+    with open(os.path.join(root, "big.bin"), "wb") as f:
+        f.write(harness.random_bytes("recovery-big", 6 << 20))
+    for i in range(40):
+        with open(os.path.join(root, "docs", f"note-{i}.txt"), "w") as f:
+            f.write(f"note {i}\n" * (i + 1))
+    with open(os.path.join(root, "docs", "deep", "secret.txt"), "w") as f:
+        f.write("a private file\n")
+    os.chmod(os.path.join(root, "docs", "deep", "secret.txt"), 0o600)
+    os.symlink("docs/note-1.txt", os.path.join(root, "link"))
+
+
+def pair(a, b):
+    code = a.tool(WG, "invite", b.name, "--expires", "1h").stdout.strip()
+    reply = b.tool(WG, "join", code).stdout.strip()
+    a.tool(WG, "accept", reply)
+    netns.wait_for(lambda: json.loads(a.tool(WG, "list", "--json").stdout)[0]["latest_handshake"], 20, 0.5,
+                   f"a handshake between {a.name} and {b.name}")
+
+
+def host_key_line(site):
+    with open(os.path.join(site.base, "secrets", "ssh_host_ed25519_key.pub")) as f:
+        return " ".join(f.read().split()[:2])
+
+
+def test_a_destroyed_site_recovers_config_identity_and_data_from_its_peer(scratch):
+    if not netns.require_prerequisites():
+        return
+    lab, (a, b), links = mesh_lab(scratch, ["site-a", "site-b"])
+    try:
+        with lab:
+            a.start()
+            b.start()
+            a.account_for("site-b")
+            b.account_for("site-a")
+            # B's receiver watches its jails as in production: a published recovery key is installed at once.
+            b.site.popen([os.path.join(harness.BIN, "sftp-receiver-quota"), "--config", b.config, "watch"],
+                         name="receiver-watch")
+            pair(a, b)
+
+            make_data(a.source)
+            run = json.loads(a.tool(BS, "run", "--json").stdout)
+            assert run["status"] == "ok", run
+            expected = harness.tree_manifest_bytes(a.source)
+            jail = os.path.join(b.base, "backups", b.prefix + "site-a")
+
+            # The daily config backup: kept here and on B, and B lets the recovery key in.
+            first = json.loads(a.tool(BS, "config-backup", "--json").stdout)
+            by_name = {d["destination"]: d for d in first["destinations"]}
+            assert by_name["local"]["outcome"] == "ok" and by_name["site-b"]["outcome"] == "ok", first
+            assert by_name["site-b"]["recovery_login"] is True, first
+            on_b = sorted(os.listdir(os.path.join(jail, "config")))
+            assert on_b == ["recovery.pub", first["file"]], on_b
+            with open(os.path.join(jail, "config", first["file"]), "rb") as f:
+                stored = f.read()
+            assert stored.startswith(b"anemone-config-backup 1\n")
+            for marker in (b"site-a", harness.PASSPHRASE.encode(), b"PRIVATE KEY", b"server:"):
+                assert marker not in stored, f"{marker} readable in the config backup on the peer"
+            # Nothing changed: nothing new is written or sent.
+            again = json.loads(a.tool(BS, "config-backup", "--json").stdout)
+            assert [d["outcome"] for d in again["destinations"]] == ["unchanged", "unchanged"], again
+            assert sorted(os.listdir(os.path.join(jail, "config"))) == on_b
+            repo_bytes_before = sum(os.path.getsize(os.path.join(d, n))
+                                    for d, _, names in os.walk(os.path.join(jail, "repo")) for n in names)
+
+            # A is lost: its machine (namespace, processes), its config volume, its state, its data.
+            b_public = b.site.public_address
+            b_host_key = host_key_line(b)
+            old_identity = a.show()
+            lab.destroy_site(a.site)
+            shutil.rmtree(a.root)
+            shutil.rmtree(a.base)
+            assert not os.path.exists(a.config) and not os.path.exists(a.source)
+
+            # A new machine with a new address, linked to B; B still routes to nobody at the old one.
+            new_site = lab.site("site-a-new")
+            new_site.add_public_address("192.0.2.9")
+            link = lab.link(new_site, b.site, "192.0.2.201", "192.0.2.202", 30)
+            lab.route(new_site, b_public, link)
+            lab.route(b.site, "192.0.2.9", link)
+            a.site = new_site
+            os.makedirs(a.root)
+            peer = f"{b_public}:22222"
+            who = ["--peer", peer, "--site", "site-a", "--user", b.prefix + "site-a"]
+
+            def refused(args, code, message):
+                # stdin is never a terminal here: nothing may wait for an answer.
+                env = dict(os.environ, ANEMONE_PASSPHRASE=harness.PASSPHRASE)
+                env.pop("ANEMONE_PASSPHRASE_FILE", None)
+                r = a.site.run([os.path.join(harness.BIN, BS), "--config", a.config, *args], check=False, timeout=120,
+                               input="", env=env)
+                assert harness.PASSPHRASE not in r.stdout + r.stderr, "the passphrase leaked into output"
+                assert r.returncode == code and message in r.stderr, (args, r.returncode, r.stderr)
+                assert not os.path.exists(a.config) and not os.path.exists(os.path.join(a.base, "secrets")), \
+                    "a refused recovery must write nothing"
+                return r
+
+            # A host key that is not B's, and none at all (no terminal to ask): refused, B's key printed.
+            other_key = host_key_line(b).split()[0] + " AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
+            refused(["config-discover", *who, "--host-key", other_key], 12, "host key mismatch")
+            r = refused(["config-discover", *who], 2, "--host-key")
+            assert b_host_key in r.stderr, r.stderr
+            # A wrong passphrase gives another recovery key, which B refuses.
+            saved = harness.PASSPHRASE
+            try:
+                harness.PASSPHRASE = "not the passphrase"
+                refused(["config-discover", *who, "--host-key", b_host_key], 12, "refused the recovery key")
+            finally:
+                harness.PASSPHRASE = saved
+            # B holding no config backup of A's.
+            parked = os.path.join(b.base, "parked")
+            os.makedirs(parked)
+            shutil.move(os.path.join(jail, "config", first["file"]), parked)
+            refused(["config-discover", *who, "--host-key", b_host_key], 1, "holds no config backups of site site-a")
+            shutil.move(os.path.join(parked, first["file"]), os.path.join(jail, "config"))
+            # A truncated and a tampered file: each named, nothing written.
+            path = os.path.join(jail, "config", first["file"])
+            with open(path, "wb") as f:
+                f.write(stored[:len(stored) // 2])
+            refused(["config-restore", *who, "--host-key", b_host_key], 1, "truncated")
+            tampered = bytearray(stored)
+            tampered[len(tampered) // 2] ^= 0x40
+            with open(path, "wb") as f:
+                f.write(bytes(tampered))
+            refused(["config-restore", *who, "--host-key", b_host_key], 1, "damaged")
+            with open(path, "wb") as f:
+                f.write(stored)
+
+            started = time.monotonic()
+            listed = json.loads(a.tool(BS, "config-discover", *who, "--host-key", b_host_key, "--json").stdout)
+            assert [x["file"] for x in listed["backups"]] == [first["file"]], listed
+            assert listed["host_key"] == b_host_key, listed
+            # The guided script, without questions: the same steps a person takes.
+            env = dict(os.environ, ANEMONE_PASSPHRASE=harness.PASSPHRASE, ANEMONE_BIN=harness.BIN)
+            env.pop("ANEMONE_PASSPHRASE_FILE", None)
+            recover = [os.path.join(SCRIPTS, "recover.sh"), "--yes", "--site", "site-a", "--user", b.prefix + "site-a",
+                       "--peer", peer, "--host-key", b_host_key, "--config", a.config]
+            r = a.site.run([*recover, "--steps", "config"], check=False, timeout=180, env=env)
+            assert r.returncode == 0, (r.stdout, r.stderr)
+            assert harness.PASSPHRASE not in r.stdout + r.stderr
+            assert "restored the configuration of site-a" in r.stdout, r.stdout
+            secrets_dir = os.path.join(a.base, "secrets")
+            for name in ("wireguard.key", "id_ed25519", "ssh_host_ed25519_key", "invite_signing.key"):
+                assert os.stat(os.path.join(secrets_dir, name)).st_mode & 0o777 == 0o600, name
+            assert os.stat(secrets_dir).st_mode & 0o777 == 0o700
+            # Restoring again over it is refused without --force, and keeps a copy with it.
+            r = a.tool(BS, "config-restore", *who, "--host-key", b_host_key, check=None)
+            assert r.returncode == 1 and "--force" in r.stderr, r
+            forced = json.loads(a.tool(BS, "config-restore", *who, "--host-key", b_host_key, "--force",
+                                       "--json").stdout)
+            assert forced["replaced_dir"] and os.path.exists(os.path.join(forced["replaced_dir"], "secrets",
+                                                                          "wireguard.key")), forced
+
+            # The old identity: init creates nothing, the tunnel comes back, B accepts it as it was.
+            assert json.loads(a.tool(WG, "init", "--json").stdout)["created"] == []
+            identity = a.show()
+            for key in ("wireguard_public_key", "vpn_address", "ssh_host_key", "ssh_user_key"):
+                assert identity[key] == old_identity[key], (key, identity, old_identity)
+            a.start()
+            b_vpn = json.loads(a.tool(WG, "list", "--json").stdout)[0]["vpn_address"]
+            a.site.wait_ping(b_vpn, timeout=30)
+            peers_on_b = json.loads(b.tool(WG, "list", "--json").stdout)
+            assert [p["name"] for p in peers_on_b] == ["site-a"], peers_on_b
+            assert "192.0.2.9" in b.site.run(["wg", "show", b.interface, "endpoints"]).stdout, \
+                "B must have followed A to its new address"
+
+            # The data: back where it was, byte for byte, with modes and times.
+            r = a.site.run([*recover, "--steps", "data"], check=False, timeout=300, env=env)
+            assert r.returncode == 0 and "restored snapshot" in r.stdout, (r.stdout, r.stderr)
+            recovery_seconds = time.monotonic() - started
+            diff = harness.manifest_diff(expected, harness.tree_manifest_bytes(a.source))
+            assert not diff, diff
+
+            # The next backup continues the same repository: only a snapshot and little metadata.
+            run = json.loads(a.tool(BS, "run", "--json").stdout)
+            assert run["status"] == "ok", run
+            repo_bytes_after = sum(os.path.getsize(os.path.join(d, n))
+                                   for d, _, names in os.walk(os.path.join(jail, "repo")) for n in names)
+            added = repo_bytes_after - repo_bytes_before
+            assert run["bytes_added"] < 256 << 10 and added < 512 << 10, (run, added)
+            snapshots = json.loads(a.tool(BS, "snapshots", "--target", "site-b", "--json").stdout)
+            assert len(snapshots) == 2, snapshots
+            print(f"recovery of {sum(e.get('size', 0) for e in expected.values())} bytes in "
+                  f"{len(expected)} entries: {recovery_seconds:.1f} s (discover, config-restore, tunnel, "
+                  f"data restore); next run added {added} bytes on the peer")
+    finally:
+        a.close()
+        b.close()
+
+
+if __name__ == "__main__":
+    harness.main([test_a_destroyed_site_recovers_config_identity_and_data_from_its_peer])
