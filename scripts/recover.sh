@@ -64,9 +64,9 @@ if want config; then
 
   if [ -z "$host_key" ]; then
     # Without --host-key the tool prints the key the peer offers and stops: a person compares it.
-    offered=$(tool backup-sender config-discover "${who[@]}" 2>&1 </dev/null | sed -n 's/^  \(ssh-ed25519 [A-Za-z0-9+/=]*\)$/\1/p' | head -n1)
+    offered=$(tool backup-sender config-discover "${who[@]}" 2>&1 </dev/null | sed -n 's/^  \(ssh-ed25519 [A-Za-z0-9+/=]*\)$/\1/p' | head -n1 || true)
     [ -n "$offered" ] || { tool backup-sender config-discover "${who[@]}" </dev/null || true; exit 1; }
-    interactive || { echo "recover.sh: confirm the peer's host key with --host-key" >&2; exit 2; }
+    interactive || { echo "recover.sh: the peer offers $offered; confirm it with --host-key after comparing it with \`wg-peer-manager show\` on the peer" >&2; exit 2; }
     echo "The peer $peer offers the host key:"
     echo "  $offered"
     echo "Compare it with what \`wg-peer-manager show\` prints on the peer (ssh_host_key)."

@@ -67,7 +67,9 @@ def test_a_destroyed_site_recovers_config_identity_and_data_from_its_peer(scratc
             jail = os.path.join(b.base, "backups", b.prefix + "site-a")
 
             # The daily config backup: kept here and on B, and B lets the recovery key in.
+            backup_started = time.monotonic()
             first = json.loads(a.tool(BS, "config-backup", "--json").stdout)
+            backup_seconds = time.monotonic() - backup_started
             by_name = {d["destination"]: d for d in first["destinations"]}
             assert by_name["local"]["outcome"] == "ok" and by_name["site-b"]["outcome"] == "ok", first
             assert by_name["site-b"]["recovery_login"] is True, first
@@ -148,13 +150,19 @@ def test_a_destroyed_site_recovers_config_identity_and_data_from_its_peer(scratc
             with open(path, "wb") as f:
                 f.write(stored)
 
+            # The guided script without a confirmed host key and without a terminal: stops, shows the key.
+            env = dict(os.environ, ANEMONE_PASSPHRASE=harness.PASSPHRASE, ANEMONE_BIN=harness.BIN)
+            env.pop("ANEMONE_PASSPHRASE_FILE", None)
+            r = a.site.run([os.path.join(SCRIPTS, "recover.sh"), "--yes", "--site", "site-a", "--user",
+                            b.prefix + "site-a", "--peer", peer, "--config", a.config], check=False, timeout=120, env=env)
+            assert r.returncode == 2 and b_host_key in r.stderr, (r.stdout, r.stderr)
+            assert not os.path.exists(a.config)
+
             started = time.monotonic()
             listed = json.loads(a.tool(BS, "config-discover", *who, "--host-key", b_host_key, "--json").stdout)
             assert [x["file"] for x in listed["backups"]] == [first["file"]], listed
             assert listed["host_key"] == b_host_key, listed
             # The guided script, without questions: the same steps a person takes.
-            env = dict(os.environ, ANEMONE_PASSPHRASE=harness.PASSPHRASE, ANEMONE_BIN=harness.BIN)
-            env.pop("ANEMONE_PASSPHRASE_FILE", None)
             recover = [os.path.join(SCRIPTS, "recover.sh"), "--yes", "--site", "site-a", "--user", b.prefix + "site-a",
                        "--peer", peer, "--host-key", b_host_key, "--config", a.config]
             r = a.site.run([*recover, "--steps", "config"], check=False, timeout=180, env=env)
@@ -204,7 +212,8 @@ def test_a_destroyed_site_recovers_config_identity_and_data_from_its_peer(scratc
             assert len(snapshots) == 2, snapshots
             print(f"recovery of {sum(e.get('size', 0) for e in expected.values())} bytes in "
                   f"{len(expected)} entries: {recovery_seconds:.1f} s (discover, config-restore, tunnel, "
-                  f"data restore); next run added {added} bytes on the peer")
+                  f"data restore); next run added {added} bytes on the peer; the config backup: {first['size']} "
+                  f"bytes in {backup_seconds:.1f} s")
     finally:
         a.close()
         b.close()

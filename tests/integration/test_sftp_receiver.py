@@ -189,6 +189,60 @@ def test_accounts_jails_and_a_backup_through_sshd(scratch):
         receiver.close()
 
 
+def test_a_published_recovery_key_is_read_only_and_for_its_account_only(scratch):
+    """What backup-sender config-backup relies on: a peer's recovery key, published in its own
+    /config/recovery.pub, lets it in read-only, into its own jail only, once the receiver scanned."""
+    receiver = Receiver(scratch)
+    try:
+        tag = secrets.token_hex(3)
+        peer_a, peer_b = f"ra{tag}", f"rb{tag}"
+        key_a, pub_a = make_key(scratch, "a_key")
+        key_b, pub_b = make_key(scratch, "b_key")
+        recovery, recovery_pub = make_key(scratch, "recovery")
+        for name, pub in ((peer_a, pub_a), (peer_b, pub_b)):
+            receiver.names.append(name)
+            assert receiver.tool("account", "add", name, "--ssh-key", pub).returncode == 0
+        assert receiver.tool("sync").returncode == 0
+        receiver.start_sshd()
+
+        backup_file = os.path.join(scratch, "site.20261202T020000Z.anemone-config")
+        with open(backup_file, "wb") as f:
+            f.write(b"anemone-config-backup 1\n" + os.urandom(1000))
+        with open(os.path.join(scratch, "recovery.line"), "w") as f:
+            f.write(recovery_pub + "\n")
+        r = receiver.sftp(peer_a, key_a, f"put {scratch}/recovery.line /config/recovery.pub\n"
+                                         f"put {backup_file} /config/site.20261202T020000Z.anemone-config\n")
+        assert r.returncode == 0, r
+        # B publishes a link to A's key file (outside its jail, as the receiver sees paths): never followed.
+        jail_a = os.path.join(receiver.base, "backups", peer_a)
+        r = receiver.sftp(peer_b, key_b, f"symlink {jail_a}/config/recovery.pub /config/recovery.pub\n")
+        assert r.returncode == 0, r
+        assert receiver.sftp(peer_a, recovery, "ls /config\n").returncode != 0, "accepted before a scan"
+
+        assert receiver.tool("scan").returncode == 0
+        r = receiver.sftp(peer_a, recovery, f"ls -1 /config\nget /config/site.20261202T020000Z.anemone-config "
+                                            f"{scratch}/fetched\n")
+        assert r.returncode == 0 and "site.20261202T020000Z.anemone-config" in r.stdout, r
+        with open(os.path.join(scratch, "fetched"), "rb") as f, open(backup_file, "rb") as g:
+            assert f.read() == g.read()
+        for attempt in ("put /etc/hostname /config/planted", "rm /config/site.20261202T020000Z.anemone-config",
+                        "rm /config/recovery.pub", "mkdir /config/d", "put /etc/hostname /repo/planted",
+                        "rename /config/site.20261202T020000Z.anemone-config /config/moved",
+                        "chmod 777 /config/recovery.pub", "symlink /repo /config/l"):
+            r = receiver.sftp(peer_a, recovery, attempt + "\n")
+            assert r.returncode != 0, f"{attempt} must fail with the recovery key: {r}"
+        assert sorted(os.listdir(os.path.join(jail_a, "config"))) == ["recovery.pub", "site.20261202T020000Z.anemone-config"]
+        assert not os.path.exists(os.path.join(jail_a, "repo", "planted"))
+        r = receiver.ssh(peer_a, recovery, "id")
+        assert "uid=" not in r.stdout, r
+        # Not another account's key, not even where that account links to it.
+        assert receiver.sftp(peer_b, recovery, "ls\n").returncode != 0
+        # A's own key keeps writing.
+        assert receiver.sftp(peer_a, key_a, "put /etc/hostname /repo/mine\n").returncode == 0
+    finally:
+        receiver.close()
+
+
 def test_quota_is_enforced_and_lifted(scratch):
     receiver = Receiver(scratch)
     try:
@@ -314,5 +368,6 @@ def wait_for_state(receiver, peer, state, seconds=30):
 
 
 if __name__ == "__main__":
-    harness.main([test_accounts_jails_and_a_backup_through_sshd, test_quota_is_enforced_and_lifted,
+    harness.main([test_accounts_jails_and_a_backup_through_sshd,
+                  test_a_published_recovery_key_is_read_only_and_for_its_account_only, test_quota_is_enforced_and_lifted,
                   test_watch_stops_a_backup_within_a_pack_of_the_quota])

@@ -1,13 +1,12 @@
 #include "anemone/dr/site_files.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <algorithm>
 
 #include "anemone/core/fs.hpp"
 #include "anemone/core/system.hpp"
 #include "anemone/core/time.hpp"
 #include "anemone/dr/state_copy.hpp"
+#include "locked_file.hpp"
 
 namespace anemone::dr {
 
@@ -18,27 +17,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr size_t k_max_key_file = 64 * 1024;
-
-// Reads a regular file (never through a symlink) into locked memory.
-core::Result<std::pair<crypto::SecretBytes, uint32_t>> read_regular(const fs::path& path, size_t limit) {
-  core::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (!fd) return core::fail_errno("open " + path.string(), errno);
-  struct stat st{};
-  if (::fstat(fd.get(), &st) != 0) return core::fail_errno("stat " + path.string(), errno);
-  if (!S_ISREG(st.st_mode)) return fail(Errc::failed, "{} is not a regular file", path.string());
-  if (static_cast<uint64_t>(st.st_size) > limit)
-    return fail(Errc::failed, "{} is larger than {} bytes", path.string(), limit);
-  crypto::SecretBytes bytes(static_cast<size_t>(st.st_size));
-  size_t used = 0;
-  while (used < bytes.size()) {
-    ssize_t n = ::read(fd.get(), bytes.data() + used, bytes.size() - used);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return core::fail_errno("read " + path.string(), errno);
-    if (n == 0) return fail(Errc::io, "{} shrank while being read", path.string());
-    used += static_cast<size_t>(n);
-  }
-  return std::pair{std::move(bytes), static_cast<uint32_t>(st.st_mode & 0777)};
-}
 
 bool inside(const fs::path& file, const fs::path& dir) {
   return file.parent_path().lexically_normal() == dir.lexically_normal();
@@ -60,8 +38,8 @@ core::Result<CollectedSite> collect_site(const config::Config& config, state::Db
   site.bundle.hostname = core::host_name();
   crypto::Hasher hasher;
 
-  auto [config_bytes, config_mode] = TRY(read_regular(config.file, 4 << 20));
-  site.bundle.entries.push_back({EntryKind::config, "config.yaml", config_mode, std::move(config_bytes)});
+  auto config_file = TRY(read_locked_file(config.file, 4 << 20));
+  site.bundle.entries.push_back({EntryKind::config, "config.yaml", config_file.mode, std::move(config_file.bytes)});
 
   // Every key file of the secrets directory, in name order (the digest must not depend on readdir).
   std::vector<fs::path> secrets;
@@ -73,13 +51,13 @@ core::Result<CollectedSite> collect_site(const config::Config& config, state::Db
   std::sort(secrets.begin(), secrets.end());
   for (const auto& path : secrets) {
     if (!valid_entry_name(path.filename().string())) continue;
-    auto [bytes, mode] = TRY(read_regular(path, k_max_key_file));
-    site.bundle.entries.push_back({EntryKind::secret, path.filename().string(), mode, std::move(bytes)});
+    auto key = TRY(read_locked_file(path, k_max_key_file));
+    site.bundle.entries.push_back({EntryKind::secret, path.filename().string(), key.mode, std::move(key.bytes)});
   }
   if (config.passphrase_file && !inside(*config.passphrase_file, config.secrets_dir)) {
-    auto [bytes, mode] = TRY(read_regular(*config.passphrase_file, k_max_key_file));
-    site.bundle.entries.push_back({EntryKind::passphrase, config.passphrase_file->filename().string(), mode,
-                                   std::move(bytes)});
+    auto passphrase = TRY(read_locked_file(*config.passphrase_file, k_max_key_file));
+    site.bundle.entries.push_back({EntryKind::passphrase, config.passphrase_file->filename().string(), passphrase.mode,
+                                   std::move(passphrase.bytes)});
   }
   for (const auto& entry : site.bundle.entries) hash_entry(hasher, entry);
 

@@ -1,11 +1,11 @@
 #include "anemone/dr/state_copy.hpp"
 
 #include <algorithm>
-#include <fcntl.h>
-#include <sys/stat.h>
+#include <cstdint>
 #include <unistd.h>
 
 #include "anemone/core/fs.hpp"
+#include "locked_file.hpp"
 
 namespace anemone::dr {
 
@@ -81,23 +81,6 @@ core::Result<crypto::Hash> digest_of(state::Db& db) {
   return hasher.finish();
 }
 
-core::Result<crypto::SecretBytes> read_whole(const fs::path& path) {
-  core::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return core::fail_errno("open " + path.string(), errno);
-  struct stat st{};
-  if (::fstat(fd.get(), &st) != 0) return core::fail_errno("stat " + path.string(), errno);
-  crypto::SecretBytes bytes(static_cast<size_t>(st.st_size));
-  size_t used = 0;
-  while (used < bytes.size()) {
-    ssize_t n = ::read(fd.get(), bytes.data() + used, bytes.size() - used);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return core::fail_errno("read " + path.string(), errno);
-    if (n == 0) return fail(Errc::io, "{} shrank while being read", path.string());
-    used += static_cast<size_t>(n);
-  }
-  return bytes;
-}
-
 struct RemoveOnExit {
   fs::path path;
   ~RemoveOnExit() {
@@ -122,7 +105,7 @@ core::Result<StateCopy> copy_state(state::Db& db, const fs::path& scratch_dir) {
     TRY(copy.exec("VACUUM"));
     result.digest = TRY(digest_of(copy));
   }
-  result.bytes = TRY(read_whole(copy_file.path));
+  result.bytes = TRY(read_locked_file(copy_file.path, UINT64_MAX)).bytes;
   return result;
 }
 

@@ -147,40 +147,31 @@ private:
   core::Result<void> restore_dir(const Node& node, const SharedDir& parent, const std::string& full_path,
                                  const std::string& path) {
     auto dir = std::make_shared<DirFd>();
+    std::string where = full_path;
     auto placed = path == node.name ? m_options.source_paths.find(node.name) : m_options.source_paths.end();
     if (placed != m_options.source_paths.end()) {
       // A source put back at its own path: its parents are made as needed, the last step never followed.
+      where = placed->second.string();
       TRY(core::make_directories(placed->second.parent_path(), 0755));
-      if (::mkdir(placed->second.c_str(), 0700) != 0 && errno != EEXIST)
-        return core::fail_errno("create directory " + placed->second.string(), errno);
-      dir->fd.reset(::open(placed->second.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-      if (!dir->fd) return core::fail_errno("open directory " + placed->second.string(), errno);
-      ++m_summary.dirs;
-      auto subtree = m_repo.load_tree(*node.subtree);
-      if (!subtree) {
-        core::log_error("{}: directory listing damaged, contents not restored: {}", path, subtree.error().message());
-        m_summary.damaged.push_back(path + "/");
-      } else {
-        TRY(restore_tree(*subtree, dir, placed->second.string(), path));
-      }
-      m_dirs.push_back({placed->second.string(), node});
-      return {};
+      if (::mkdir(where.c_str(), 0700) != 0 && errno != EEXIST) return core::fail_errno("create directory " + where, errno);
+      dir->fd.reset(::open(where.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    } else {
+      if (::mkdirat(parent->fd.get(), node.name.c_str(), 0700) != 0 && errno != EEXIST)
+        return core::fail_errno("create directory " + full_path, errno);
+      dir->fd.reset(::openat(parent->fd.get(), node.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     }
-    if (::mkdirat(parent->fd.get(), node.name.c_str(), 0700) != 0 && errno != EEXIST)
-      return core::fail_errno("create directory " + full_path, errno);
-    dir->fd.reset(::openat(parent->fd.get(), node.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!dir->fd)
       return core::fail_errno(fmt::format("open directory {} (an existing non-directory or symlink is never "
-                                          "followed)", full_path), errno);
+                                          "followed)", where), errno);
     ++m_summary.dirs;
     auto subtree = m_repo.load_tree(*node.subtree);
     if (!subtree) {
       core::log_error("{}: directory listing damaged, contents not restored: {}", path, subtree.error().message());
       m_summary.damaged.push_back(path + "/");
     } else {
-      TRY(restore_tree(*subtree, dir, full_path, path));
+      TRY(restore_tree(*subtree, dir, where, path));
     }
-    m_dirs.push_back({full_path, node});
+    m_dirs.push_back({where, node});
     return {};
   }
 
