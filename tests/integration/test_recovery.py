@@ -21,8 +21,11 @@ SCRIPTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "
 
 def make_data(root):
     os.makedirs(os.path.join(root, "docs", "deep"), exist_ok=True)
+    # bench/recovery.sh runs this test on a larger data set (MiB of random data).
+    mib = int(os.environ.get("ANEMONE_RECOVERY_DATA_MIB", "6"))
     with open(os.path.join(root, "big.bin"), "wb") as f:
-        f.write(harness.random_bytes("recovery-big", 6 << 20))
+        for i in range(0, mib, 64):
+            f.write(harness.random_bytes(f"recovery-big-{i}", min(64, mib - i) << 20))
     for i in range(40):
         with open(os.path.join(root, "docs", f"note-{i}.txt"), "w") as f:
             f.write(f"note {i}\n" * (i + 1))
@@ -165,7 +168,9 @@ def test_a_destroyed_site_recovers_config_identity_and_data_from_its_peer(scratc
             # The guided script, without questions: the same steps a person takes.
             recover = [os.path.join(SCRIPTS, "recover.sh"), "--yes", "--site", "site-a", "--user", b.prefix + "site-a",
                        "--peer", peer, "--host-key", b_host_key, "--config", a.config]
+            steps = {"discover": time.monotonic() - started}
             r = a.site.run([*recover, "--steps", "config"], check=False, timeout=180, env=env)
+            steps["config"] = time.monotonic() - started - sum(steps.values())
             assert r.returncode == 0, (r.stdout, r.stderr)
             assert harness.PASSPHRASE not in r.stdout + r.stderr
             assert "restored the configuration of site-a" in r.stdout, r.stdout
@@ -173,14 +178,6 @@ def test_a_destroyed_site_recovers_config_identity_and_data_from_its_peer(scratc
             for name in ("wireguard.key", "id_ed25519", "ssh_host_ed25519_key", "invite_signing.key"):
                 assert os.stat(os.path.join(secrets_dir, name)).st_mode & 0o777 == 0o600, name
             assert os.stat(secrets_dir).st_mode & 0o777 == 0o700
-            # Restoring again over it is refused without --force, and keeps a copy with it.
-            r = a.tool(BS, "config-restore", *who, "--host-key", b_host_key, check=None)
-            assert r.returncode == 1 and "--force" in r.stderr, r
-            forced = json.loads(a.tool(BS, "config-restore", *who, "--host-key", b_host_key, "--force",
-                                       "--json").stdout)
-            assert forced["replaced_dir"] and os.path.exists(os.path.join(forced["replaced_dir"], "secrets",
-                                                                          "wireguard.key")), forced
-
             # The old identity: init creates nothing, the tunnel comes back, B accepts it as it was.
             assert json.loads(a.tool(WG, "init", "--json").stdout)["created"] == []
             identity = a.show()
@@ -195,7 +192,9 @@ def test_a_destroyed_site_recovers_config_identity_and_data_from_its_peer(scratc
                 "B must have followed A to its new address"
 
             # The data: back where it was, byte for byte, with modes and times.
-            r = a.site.run([*recover, "--steps", "data"], check=False, timeout=300, env=env)
+            steps["tunnel"] = time.monotonic() - started - sum(steps.values())
+            r = a.site.run([*recover, "--steps", "data"], check=False, timeout=600, env=env)
+            steps["data"] = time.monotonic() - started - sum(steps.values())
             assert r.returncode == 0 and "restored snapshot" in r.stdout, (r.stdout, r.stderr)
             recovery_seconds = time.monotonic() - started
             diff = harness.manifest_diff(expected, harness.tree_manifest_bytes(a.source))
@@ -210,9 +209,18 @@ def test_a_destroyed_site_recovers_config_identity_and_data_from_its_peer(scratc
             assert run["bytes_added"] < 256 << 10 and added < 512 << 10, (run, added)
             snapshots = json.loads(a.tool(BS, "snapshots", "--target", "site-b", "--json").stdout)
             assert len(snapshots) == 2, snapshots
+            # Restoring again over it is refused without --force, and keeps a copy with it.
+            r = a.tool(BS, "config-restore", *who, "--host-key", b_host_key, check=None)
+            assert r.returncode == 1 and "--force" in r.stderr, r
+            forced = json.loads(a.tool(BS, "config-restore", *who, "--host-key", b_host_key, "--force",
+                                       "--json").stdout)
+            assert forced["replaced_dir"] and os.path.exists(os.path.join(forced["replaced_dir"], "secrets",
+                                                                          "wireguard.key")), forced
+
             print(f"recovery of {sum(e.get('size', 0) for e in expected.values())} bytes in "
-                  f"{len(expected)} entries: {recovery_seconds:.1f} s (discover, config-restore, tunnel, "
-                  f"data restore); next run added {added} bytes on the peer; the config backup: {first['size']} "
+                  f"{len(expected)} entries: {recovery_seconds:.1f} s ("
+                  + ", ".join(f"{k} {v:.1f} s" for k, v in steps.items()) +
+                  f"); next run added {added} bytes on the peer; the config backup: {first['size']} "
                   f"bytes in {backup_seconds:.1f} s")
     finally:
         a.close()
