@@ -11,10 +11,10 @@ runs=${FUZZ_RUNS:-150000}
 if [ -n "${FUZZ_SECONDS:-}" ]; then budget=(-max_total_time="$FUZZ_SECONDS"); else budget=(-seed=1 -runs="$runs"); fi
 jobs=$(nproc 2>/dev/null || echo 2)
 CXX=clang++ cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Debug -DANEMONE_FUZZ=ON >/dev/null
-cmake --build "$build_dir" -j"$jobs" --target unit_tests fuzz_repo_parsers fuzz_config fuzz_mesh_codes
+cmake --build "$build_dir" -j"$jobs" --target unit_tests fuzz_repo_parsers fuzz_config fuzz_mesh_codes fuzz_config_backup
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 (cd "$build_dir" && ctest --output-on-failure -j"$jobs" -L unit)
-for target in fuzz_repo_parsers fuzz_config fuzz_mesh_codes; do
+for target in fuzz_repo_parsers fuzz_config fuzz_mesh_codes fuzz_config_backup; do
   corpus=$(mktemp -d)
   cp tests/fuzz/corpus/$target/* "$corpus/"
   echo "fuzzing $target (${budget[*]})"
