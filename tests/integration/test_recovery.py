@@ -8,7 +8,10 @@ go wrong (wrong passphrase, tampered or truncated file, no backups, wrong host k
 its own message and changes nothing."""
 import json
 import os
+import pty
+import select
 import shutil
+import subprocess
 import time
 
 import harness
@@ -33,6 +36,39 @@ def make_data(root):
         f.write("a private file\n")
     os.chmod(os.path.join(root, "docs", "deep", "secret.txt"), 0o600)
     os.symlink("docs/note-1.txt", os.path.join(root, "link"))
+
+
+def run_at_terminal(argv, answers, env, timeout=180):
+    """Runs argv on a pseudo-terminal, writing each answer once its prompt appeared; returns the exit
+    code and everything the terminal showed."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True)
+    os.close(slave)
+    shown, pending, deadline = b"", list(answers), time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.5)
+            if ready:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:  # the terminal closed: the script ended
+                    break
+                if not chunk:
+                    break
+                shown += chunk
+            if pending and pending[0][0].encode() in shown.split(b"\n")[-1]:
+                os.write(master, pending.pop(0)[1].encode() + b"\n")
+            if proc.poll() is not None and not ready:
+                break
+        else:
+            proc.kill()
+            raise AssertionError(f"recover.sh did not finish in {timeout} s: {shown.decode(errors='replace')}")
+        return proc.wait(timeout=10), shown.decode(errors="replace")
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def pair(a, b):
@@ -169,11 +205,17 @@ def test_a_destroyed_site_recovers_config_identity_and_data_from_its_peer(scratc
             recover = [os.path.join(SCRIPTS, "recover.sh"), "--yes", "--site", "site-a", "--user", b.prefix + "site-a",
                        "--peer", peer, "--host-key", b_host_key, "--config", a.config]
             steps = {"discover": time.monotonic() - started}
-            r = a.site.run([*recover, "--steps", "config"], check=False, timeout=180, env=env)
+            # The config step as a person takes it: at a terminal, answering the script's questions.
+            answers = [("This site's name", "site-a"), ("Its account on the peer", b.prefix + "site-a"),
+                       ("A peer's public address", peer), ("Repository passphrase", harness.PASSPHRASE),
+                       ("Is it the same?", "yes"), ("Which one (ID)", "")]
+            code, transcript = run_at_terminal(
+                a.site.argv([os.path.join(SCRIPTS, "recover.sh"), "--config", a.config, "--steps", "config"]),
+                answers, env={k: v for k, v in env.items() if not k.startswith("ANEMONE_PASSPHRASE")})
             steps["config"] = time.monotonic() - started - sum(steps.values())
-            assert r.returncode == 0, (r.stdout, r.stderr)
-            assert harness.PASSPHRASE not in r.stdout + r.stderr
-            assert "restored the configuration of site-a" in r.stdout, r.stdout
+            assert code == 0, transcript
+            assert harness.PASSPHRASE not in transcript, "the passphrase was echoed or printed"
+            assert b_host_key in transcript and "restored the configuration of site-a" in transcript, transcript
             secrets_dir = os.path.join(a.base, "secrets")
             for name in ("wireguard.key", "id_ed25519", "ssh_host_ed25519_key", "invite_signing.key"):
                 assert os.stat(os.path.join(secrets_dir, name)).st_mode & 0o777 == 0o600, name

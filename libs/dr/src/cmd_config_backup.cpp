@@ -39,7 +39,8 @@ struct Destination {
   std::vector<std::string> removed{};
 };
 
-core::Result<std::vector<std::string>> rotate_local(const fs::path& dir, const std::string& site, int keep) {
+core::Result<std::vector<std::string>> rotate_local(const fs::path& dir, const std::string& site, const std::string& newest,
+                                                   int keep) {
   std::vector<std::pair<std::string, uint64_t>> names;
   std::error_code error;
   for (const auto& item : fs::directory_iterator(dir, error))
@@ -47,6 +48,7 @@ core::Result<std::vector<std::string>> rotate_local(const fs::path& dir, const s
   auto backups = backups_of_site(names, site);
   std::vector<std::string> removed;
   for (size_t i = 0; i + keep < backups.size(); ++i) {
+    if (backups[i].file == newest) continue; // a clock set back must not cost the one just written
     fs::remove(dir / backups[i].file, error);
     if (error) return fail(Errc::io, "remove {}: {}", (dir / backups[i].file).string(), error.message());
     removed.push_back(backups[i].file);
@@ -70,10 +72,26 @@ core::Result<void> replace_remote_file(ssh::SftpSession& session, const std::str
   return session.rename(temp, path);
 }
 
-core::Result<void> upload(const config::Target& peer, const std::string& site, const std::string& file,
-                          core::ByteView bytes, const RecoveryKey& recovery, int keep, Destination& out) {
+core::Result<std::unique_ptr<ssh::SftpSession>> connect(const config::Target& peer) {
   ssh::SshTarget target{peer.host, peer.port, peer.user, peer.identity_file, peer.host_key};
-  auto session = TRY(ssh::SftpSession::connect(target));
+  return ssh::SftpSession::connect(target);
+}
+
+// True when the peer still holds `file` and the recovery key: a jail that was wiped gets both again.
+core::Result<bool> still_there(ssh::SftpSession& session, const std::string& file) {
+  auto listed = session.list_directory(std::string(k_remote_config_dir));
+  if (!listed && listed.error().code() == Errc::not_found) return false;
+  if (!listed) return tl::unexpected(listed.error());
+  bool backup = false, key = false;
+  for (const auto& entry : *listed) {
+    backup = backup || entry.name == file;
+    key = key || entry.name == k_recovery_key_file;
+  }
+  return backup && key;
+}
+
+core::Result<void> upload(ssh::SftpSession* session, const std::string& site, const std::string& file,
+                          core::ByteView bytes, const RecoveryKey& recovery, int keep, Destination& out) {
   const std::string dir(k_remote_config_dir);
   if (auto listed = session->list_directory(dir); !listed && listed.error().code() == Errc::not_found)
     TRY(session->make_directory(dir));
@@ -81,7 +99,11 @@ core::Result<void> upload(const config::Target& peer, const std::string& site, c
   TRY(session->write_new_file(temp, bytes));
   if (auto renamed = session->rename(temp, dir + "/" + file); !renamed) {
     (void)session->remove_file(temp);
-    return tl::unexpected(renamed.error());
+    // An earlier attempt that failed after its rename left this very file: it is there already.
+    auto there = renamed.error().code() == Errc::already_exists ? session->read_file(dir + "/" + file, 0, 0)
+                                                                  : core::Result<core::Bytes>(tl::unexpected(renamed.error()));
+    if (!there || !std::equal(there->begin(), there->end(), bytes.begin(), bytes.end()))
+      return tl::unexpected(renamed.error());
   }
   TRY_CTX(replace_remote_file(*session, dir + "/" + std::string(k_recovery_key_file), recovery.public_line + "\n"),
           "publish the recovery key");
@@ -118,8 +140,9 @@ core::Result<void> cmd_config_backup(const config::Config& config, const ConfigB
   auto passphrase = TRY(backup::resolve_passphrase(config));
   auto db = TRY(state::Db::open(config.state_path));
   auto site = TRY(collect_site(config, db));
-  auto recovery = TRY(derive_recovery_key(passphrase, config.server_name));
-  const std::string digest = core::to_hex(crypto::keyed_hash(recovery.digest_key, site.content));
+  auto salt = TRY(digest_salt(db));
+  auto digest_key = TRY(derive_digest_key(passphrase, salt));
+  const std::string digest = core::to_hex(crypto::keyed_hash(digest_key, site.content));
   const int64_t started = core::now_ns();
   const fs::path dir = config.config_backups_dir();
   TRY(core::make_directories(dir, 0700));
@@ -140,7 +163,7 @@ core::Result<void> cmd_config_backup(const config::Config& config, const ConfigB
     sealed = TRY(seal_config_backup(passphrase, packed.view()));
     file = config_backup_name(config.server_name, started);
     TRY(core::write_file_atomic(dir / file, *sealed, 0600));
-    local.removed = TRY(rotate_local(dir, config.server_name, config.dr.keep_local));
+    local.removed = TRY(rotate_local(dir, config.server_name, file, config.dr.keep_local));
   }
   local.file = file;
   TRY(write_record(db, "local", Record{file, digest, local.outcome == "ok" ? started : local_record->stored_ns, started,
@@ -151,24 +174,31 @@ core::Result<void> cmd_config_backup(const config::Config& config, const ConfigB
   for (const auto& peer : TRY(mesh::peer_targets(config))) {
     Destination d{peer.name, "ok"};
     auto record = TRY(read_record(db, peer.name));
-    bool unchanged = !options.force && record && record->digest == digest && record->outcome != "failed";
-    if (unchanged) {
+    bool unchanged = false;
+    std::optional<RecoveryKey> recovery;
+    // One connection a day even when nothing changed: the peer must still hold what we think it does.
+    auto done = [&]() -> core::Result<void> {
+      recovery = TRY_CTX(derive_recovery_key(passphrase, config.server_name, peer.host_key), "the recovery key");
+      auto session = TRY(connect(peer));
+      unchanged = !options.force && record && record->digest == digest && record->outcome != "failed" &&
+                  record->file && TRY(still_there(*session, *record->file));
+      if (unchanged) return {};
+      if (!sealed) sealed = TRY_CTX(core::read_file(dir / file), "read the newest config backup");
+      return upload(session.get(), config.server_name, file, *sealed, *recovery, config.dr.keep_remote, d);
+    }();
+    if (!done) {
+      d.outcome = "failed";
+      d.error = done.error().message();
+      ++failed;
+      core::log_error("config backup to {}: {}", peer.name, *d.error);
+    } else if (unchanged) {
       d.outcome = "unchanged";
       d.file = record->file;
     } else {
-      if (!sealed) sealed = TRY_CTX(core::read_file(dir / file), "read the newest config backup");
-      auto uploaded = upload(peer, config.server_name, file, *sealed, recovery, config.dr.keep_remote, d);
-      if (!uploaded) {
-        d.outcome = "failed";
-        d.error = uploaded.error().message();
-        ++failed;
-        core::log_error("config backup to {}: {}", peer.name, *d.error);
-      } else {
-        d.file = file;
-      }
+      d.file = file;
     }
     if (d.outcome != "failed" && !(unchanged && record->recovery_login == true))
-      d.recovery_login = recovery_login_works(peer, recovery);
+      d.recovery_login = recovery_login_works(peer, *recovery);
     else if (unchanged)
       d.recovery_login = record->recovery_login;
     Record next{record ? record->file : std::nullopt, record ? record->digest : std::nullopt,

@@ -42,10 +42,13 @@ struct PeerConnection {
   std::unique_ptr<ssh::SftpSession> session;
 };
 
-core::Result<PeerConnection> connect_peer(const RecoveryOptions& options, const Who& who, const RecoveryKey& key) {
+// The recovery key depends on the peer's host key, so it is derived once that key is confirmed.
+core::Result<PeerConnection> connect_peer(const RecoveryOptions& options, const Who& who,
+                                          const crypto::SecretBytes& passphrase) {
   PeerConnection peer;
   peer.endpoint = TRY(parse_peer_address(*options.peer));
   peer.host_key = TRY(confirm_host_key(peer.endpoint, options.host_key));
+  auto key = TRY(derive_recovery_key(passphrase, who.site, peer.host_key));
   peer.session = TRY(recovery_session(peer.endpoint, peer.host_key, who.user, key));
   return peer;
 }
@@ -71,8 +74,7 @@ core::Result<void> cmd_config_discover(const std::optional<config::Config>& conf
   auto site = TRY(who(config, options));
   auto passphrase = TRY(config ? backup::resolve_passphrase(*config)
                                : backup::resolve_passphrase_without_config(options.passphrase_file));
-  auto key = TRY(derive_recovery_key(passphrase, site.site));
-  auto peer = TRY(connect_peer(options, site, key));
+  auto peer = TRY(connect_peer(options, site, passphrase));
   auto backups = TRY_CTX(list_remote_backups(*peer.session, site.site), peer.endpoint.str());
   if (options.json) {
     json list = json::array();
@@ -102,8 +104,7 @@ core::Result<void> cmd_config_restore(const std::optional<config::Config>& confi
   std::string source;
   std::string id;
   if (options.peer) {
-    auto key = TRY(derive_recovery_key(passphrase, site.site));
-    auto peer = TRY(connect_peer(options, site, key));
+    auto peer = TRY(connect_peer(options, site, passphrase));
     auto backups = TRY_CTX(list_remote_backups(*peer.session, site.site), peer.endpoint.str());
     if (backups.empty())
       return fail(Errc::not_found, "{} holds no config backups of site {} (account {})", peer.endpoint.str(),
@@ -139,7 +140,10 @@ core::Result<void> cmd_config_restore(const std::optional<config::Config>& confi
     return fail(Errc::corrupt, "config backup {} belongs to site {}, not {}", id, bundle.site, site.site);
   auto plan = TRY(plan_restore(bundle, options.config_path));
 
-  // 4. Written, each file atomically; what it replaces is kept first.
+  // 4. Written, each file atomically; what it replaces is kept first. A live site's backup runs are
+  // held off meanwhile (its run lock).
+  std::optional<core::FileLock> lock;
+  if (fs::exists(plan.config.state_path)) lock = TRY(backup::lock_site(plan.config));
   auto result = TRY(apply_restore(plan, options.force));
   std::vector<std::string> written;
   for (const auto& path : result.written) written.push_back(path.string());

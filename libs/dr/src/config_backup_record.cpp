@@ -1,5 +1,7 @@
 #include "config_backup_record.hpp"
 
+#include "anemone/crypto/secret.hpp"
+
 namespace anemone::dr {
 
 core::Result<std::optional<Record>> read_record(state::Db& db, const std::string& destination) {
@@ -32,6 +34,16 @@ core::Result<void> write_record(state::Db& db, const std::string& destination, c
   if (record.error) stmt.bind(7, *record.error); else stmt.bind_null(7);
   if (record.recovery_login) stmt.bind(8, static_cast<int64_t>(*record.recovery_login)); else stmt.bind_null(8);
   return stmt.run();
+}
+
+core::Result<core::Bytes> digest_salt(state::Db& db) {
+  auto fresh = crypto::SecretBytes::random(16);
+  auto insert = TRY(db.prepare("INSERT OR IGNORE INTO config_backup_salt(id, salt) VALUES(1, ?)"));
+  insert.bind(1, fresh.view());
+  TRY(insert.run());
+  auto stmt = TRY(db.prepare("SELECT salt FROM config_backup_salt WHERE id = 1"));
+  if (!TRY(stmt.step())) return core::fail(core::Errc::io, "the config backup salt vanished");
+  return stmt.column_blob(0);
 }
 
 } // namespace anemone::dr

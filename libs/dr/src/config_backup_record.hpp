@@ -22,4 +22,7 @@ struct Record {
 core::Result<std::optional<Record>> read_record(state::Db& db, const std::string& destination);
 core::Result<void> write_record(state::Db& db, const std::string& destination, const Record& record);
 
+// The digest key's salt: made (random) on first use, then the same for every run.
+core::Result<core::Bytes> digest_salt(state::Db& db);
+
 } // namespace anemone::dr

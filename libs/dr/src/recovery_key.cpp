@@ -5,6 +5,7 @@
 #include <sodium.h>
 
 #include "anemone/crypto/aead.hpp"
+#include "anemone/ssh/sftp_session.hpp"
 
 namespace anemone::dr {
 
@@ -103,10 +104,13 @@ crypto::SecretBytes openssh_private_key(const crypto::SecretBytes& seed, std::st
   return out;
 }
 
-core::Result<RecoveryKey> derive_recovery_key(const crypto::SecretBytes& passphrase, std::string_view site) {
-  // The salt is the site's name: the rebuilt site knows nothing else yet. It still differs per
-  // site, so one precomputed table does not serve two sites.
-  std::string salt_input = std::string(k_salt_context) + std::string(site);
+core::Result<RecoveryKey> derive_recovery_key(const crypto::SecretBytes& passphrase, std::string_view site,
+                                              const std::string& peer_host_key) {
+  // The salt binds the site's name and the peer's host key: the rebuilt site knows both before it
+  // logs in, and no table computed in advance (for a common name, say) serves another site or peer.
+  auto host_blob = TRY_CTX(ssh::public_key_blob(peer_host_key), "the peer's host key");
+  std::string salt_input = std::string(k_salt_context) + std::string(site) + "\n";
+  salt_input.append(reinterpret_cast<const char*>(host_blob.data()), host_blob.size());
   auto salt_hash = crypto::plain_hash(core::as_bytes(salt_input));
   crypto::KdfParams params;
   params.opslimit = 3;
@@ -120,10 +124,15 @@ core::Result<RecoveryKey> derive_recovery_key(const crypto::SecretBytes& passphr
   crypto_sign_seed_keypair(public_key, secret_key.data(), seed.data());
   key.public_line = "ssh-ed25519 " + base64(public_blob(public_key)) + " " + std::string(k_recovery_key_comment);
   key.private_text = openssh_private_key(seed, k_recovery_key_comment);
-  auto digest_key = crypto::keyed_hash(seed, core::as_bytes(std::string_view("anemone config-backup v1 digest")));
-  key.digest_key = crypto::SecretBytes::copy_of(digest_key);
-  sodium_memzero(digest_key.data(), digest_key.size());
   return key;
+}
+
+core::Result<crypto::SecretBytes> derive_digest_key(const crypto::SecretBytes& passphrase, core::ByteView salt) {
+  crypto::KdfParams params;
+  params.opslimit = 3;
+  params.memlimit = 64ull << 20;
+  params.salt.assign(salt.begin(), salt.end());
+  return crypto::derive_key(passphrase, params);
 }
 
 } // namespace anemone::dr

@@ -13,6 +13,8 @@ using json = nlohmann::json;
 namespace {
 
 constexpr size_t k_max_header = 1024;
+constexpr uint64_t k_max_opslimit = 10;         // written: 3 (moderate) or 2 (interactive)
+constexpr uint64_t k_max_memlimit = 1ull << 30; // written: 64 MiB
 constexpr std::string_view k_encryption_context = "anemone config-backup v1 encryption";
 constexpr std::string_view k_check_context = "anemone config-backup v1 key check";
 
@@ -81,13 +83,21 @@ core::Result<Parsed> parse(core::ByteView file) {
     return fail(Errc::corrupt, "damaged: the header is not valid: {}", error.what());
   }
   size_t body_start = end + 1;
-  uint64_t expected = body_start + header.body_size + crypto::k_hash_size;
+  // Compared without adding to the header's number: a huge "size" must not wrap around.
   if (header.body_size < crypto::k_nonce_size + crypto::k_tag_size)
     return fail(Errc::corrupt, "damaged: the header names a body of {} bytes, too small to be sealed", header.body_size);
-  if (file.size() < expected)
-    return fail(Errc::corrupt, "truncated: {} of {} bytes", file.size(), expected);
-  if (file.size() > expected)
-    return fail(Errc::corrupt, "damaged: {} bytes where {} were expected (data appended)", file.size(), expected);
+  uint64_t room = file.size() - body_start; // body and trailer
+  if (room < crypto::k_hash_size || room - crypto::k_hash_size < header.body_size)
+    return fail(Errc::corrupt, "truncated: {} bytes, the header names a body of {} bytes and a {}-byte checksum",
+                file.size(), header.body_size, crypto::k_hash_size);
+  if (room - crypto::k_hash_size > header.body_size)
+    return fail(Errc::corrupt, "damaged: {} bytes where {} were expected (data appended)", file.size(),
+                body_start + header.body_size + crypto::k_hash_size);
+  // A peer could ask for a key derivation that never ends: only the costs this suite writes, with room.
+  if (header.kdf.opslimit > k_max_opslimit || header.kdf.memlimit > k_max_memlimit)
+    return fail(Errc::corrupt, "damaged: the header asks for a key derivation of {} passes over {} bytes, above "
+                "the {} passes over {} bytes this build accepts", header.kdf.opslimit, header.kdf.memlimit,
+                k_max_opslimit, k_max_memlimit);
   auto sum = crypto::plain_hash(file.subspan(0, file.size() - crypto::k_hash_size));
   if (sodium_memcmp(sum.data(), file.data() + file.size() - crypto::k_hash_size, sum.size()) != 0)
     return fail(Errc::corrupt, "damaged: the checksum does not match (the file was altered or corrupted)");

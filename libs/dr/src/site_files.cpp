@@ -142,8 +142,23 @@ core::Result<RestoreResult> apply_restore(const RestorePlan& plan, bool force) {
   }
   for (const auto& file : plan.files) {
     TRY(core::make_directories(file.path.parent_path(), file.entry->kind == EntryKind::config ? 0755 : 0700));
+    if (file.entry->kind == EntryKind::state && fs::exists(file.path)) {
+      // A state file that exists may be open elsewhere: its content is replaced through SQLite, which
+      // keeps its WAL and locks right (a rename under it would leave a WAL replayed into the new file).
+      fs::path incoming = file.path.string() + ".restored";
+      TRY(core::write_file_atomic(incoming, file.entry->content.view(), 0600));
+      auto replaced = [&]() -> core::Result<void> {
+        auto db = TRY(state::Db::open(file.path));
+        return db.replace_with(incoming);
+      }();
+      std::error_code ignored;
+      fs::remove(incoming, ignored);
+      TRY_CTX(std::move(replaced), "restore " + file.path.string());
+      result.written.push_back(file.path);
+      continue;
+    }
     if (file.entry->kind == EntryKind::state) {
-      // An old WAL beside the new file would be replayed into it: it goes first (its copy is kept).
+      // A WAL without its database would be replayed into the new file.
       std::error_code ignored;
       for (const char* suffix : {"-wal", "-shm", "-journal"}) fs::remove(file.path.string() + suffix, ignored);
     }

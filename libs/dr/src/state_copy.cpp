@@ -37,6 +37,7 @@ const std::vector<TableRule>& state_table_rules() {
       {"health_events", TableUse::carried, ""},
       {"caddy_configs", TableUse::carried, ""},
       {"config_backups", TableUse::carried, ""},
+      {"config_backup_salt", TableUse::carried, ""},
   };
   return k_rules;
 }

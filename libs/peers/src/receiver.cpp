@@ -130,12 +130,6 @@ core::Result<bool> ensure_file(const fs::path& path, const std::string& content,
 core::Result<SyncReport> sync_receiver(const config::Config& config, const std::vector<Account>& accounts) {
   SyncReport report;
   ReceiverLayout layout = receiver_layout(config);
-  TRY(core::make_directories(layout.sshd_config.parent_path(), 0700));
-  if (TRY(ensure_file(layout.sshd_config, render_sshd_config(config, accounts), 0644))) {
-    report.changes.push_back("wrote " + layout.sshd_config.string());
-    if (auto pid_text = core::read_text_file(layout.sshd_pid); pid_text && std::atoi(pid_text->c_str()) > 0)
-      ::kill(std::atoi(pid_text->c_str()), SIGHUP); // sshd re-reads it for new sessions
-  }
   if (::getgrnam(k_peers_group) == nullptr) {
     TRY(run_tool({"groupadd", "--system", k_peers_group}));
     report.changes.push_back(fmt::format("created group {}", k_peers_group));
@@ -177,6 +171,15 @@ core::Result<SyncReport> sync_receiver(const config::Config& config, const std::
     if (TRY(ensure_file(layout.keys_dir / account.name,
                         authorized_keys(account, published_recovery_key(layout, account.name)), 0644)))
       report.changes.push_back("wrote the keys of " + account.name);
+  }
+
+  // sshd_config last: it relies on every key line carrying its command (it has no ForceCommand), so
+  // key files written by an older release are replaced before sshd reads a config without one.
+  TRY(core::make_directories(layout.sshd_config.parent_path(), 0700));
+  if (TRY(ensure_file(layout.sshd_config, render_sshd_config(config, accounts), 0644))) {
+    report.changes.push_back("wrote " + layout.sshd_config.string());
+    if (auto pid_text = core::read_text_file(layout.sshd_pid); pid_text && std::atoi(pid_text->c_str()) > 0)
+      ::kill(std::atoi(pid_text->c_str()), SIGHUP); // sshd re-reads it for new sessions
   }
 
   // Peer users that no account names any more: their login goes now; their data stays. Only this

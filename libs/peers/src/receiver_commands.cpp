@@ -1,3 +1,4 @@
+#include <chrono>
 #include "anemone/peers/receiver_commands.hpp"
 
 #include <cstdio>
@@ -126,21 +127,26 @@ public:
       ::usleep(static_cast<useconds_t>(timeout_ms) * 1000);
       return false;
     }
-    pollfd waiting{m_fd, POLLIN, 0};
-    if (::poll(&waiting, 1, timeout_ms) <= 0) return false;
+    // The scan's own quota.json (written through a temporary name) must not wake the next scan:
+    // such events are read and dropped, and the wait goes on for the time that is left.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     alignas(inotify_event) char buffer[16384];
-    bool relevant = false;
-    ssize_t n = 0;
-    while ((n = ::read(m_fd, buffer, sizeof buffer)) > 0) {
-      for (ssize_t at = 0; at < n;) {
-        const auto* event = reinterpret_cast<const inotify_event*>(buffer + at);
-        // The scan's own quota.json (written through a temporary name) must not wake the next scan.
-        std::string_view name = event->len ? std::string_view(event->name) : std::string_view();
-        if (!name.starts_with("quota.json")) relevant = true;
-        at += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
+    while (true) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      pollfd waiting{m_fd, POLLIN, 0};
+      if (left.count() <= 0 || ::poll(&waiting, 1, static_cast<int>(left.count())) <= 0) return false;
+      bool relevant = false;
+      ssize_t n = 0;
+      while ((n = ::read(m_fd, buffer, sizeof buffer)) > 0) {
+        for (ssize_t at = 0; at < n;) {
+          const auto* event = reinterpret_cast<const inotify_event*>(buffer + at);
+          std::string_view name = event->len ? std::string_view(event->name) : std::string_view();
+          if (!name.starts_with("quota.json")) relevant = true;
+          at += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
+        }
       }
+      if (relevant) return true;
     }
-    return relevant;
   }
 
 private:

@@ -89,6 +89,25 @@ core::Result<void> Db::copy_to(const std::filesystem::path& destination) {
   return {};
 }
 
+core::Result<void> Db::replace_with(const std::filesystem::path& source) {
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(source.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr);
+  std::unique_ptr<sqlite3, Closer> from(raw);
+  if (rc != SQLITE_OK) return tl::unexpected(sqlite_error(raw, "open " + source.string()));
+  sqlite3_backup* backup = sqlite3_backup_init(m_handle.get(), "main", from.get(), "main");
+  if (!backup) return tl::unexpected(sqlite_error(m_handle.get(), "replace " + m_path.string()));
+  int step = SQLITE_OK;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    step = sqlite3_backup_step(backup, -1);
+    if (step != SQLITE_BUSY && step != SQLITE_LOCKED) break;
+    sqlite3_sleep(100);
+  }
+  sqlite3_backup_finish(backup);
+  if (step != SQLITE_DONE)
+    return core::fail(Errc::io, "replace {} with {}: {}", m_path.string(), source.string(), sqlite3_errstr(step));
+  return {};
+}
+
 int64_t Db::last_insert_rowid() const { return sqlite3_last_insert_rowid(m_handle.get()); }
 
 core::Result<int> Db::read_user_version() {

@@ -216,6 +216,11 @@ CREATE TABLE config_backups (
   error TEXT,
   recovery_login INTEGER           -- 1: the peer let the recovery key in (read-only); 0: not yet
 );
+-- The random salt of the key that makes the digests above (Argon2id of the passphrase).
+CREATE TABLE config_backup_salt (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  salt BLOB NOT NULL
+);
 )sql",
   };
   return k_steps;

@@ -13,21 +13,26 @@ namespace {
 crypto::SecretBytes secret(std::string_view text) { return crypto::SecretBytes::copy_of(core::as_bytes(text)); }
 } // namespace
 
-TEST_CASE("the recovery key comes back from the passphrase and the site's name alone", "[dr]") {
-  auto key = dr::derive_recovery_key(secret("correct horse"), "site-a");
+const std::string k_host = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
+const std::string k_other_host = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJ1cm5lZC1yZWNvdmVyeS1rZXktZm9yLXRlc3Rz";
+
+TEST_CASE("the recovery key comes back from the passphrase, the site's name and the peer's host key", "[dr]") {
+  auto key = dr::derive_recovery_key(secret("correct horse"), "site-a", k_host);
   REQUIRE(key);
   CHECK_THAT(key->public_line, Catch::StartsWith("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI"));
   CHECK_THAT(key->public_line, Catch::EndsWith(" anemone-recovery"));
   CHECK(ssh::public_key_blob(key->public_line)->size() == 51);
-  CHECK(dr::derive_recovery_key(secret("correct horse"), "site-a")->public_line == key->public_line);
-  CHECK(dr::derive_recovery_key(secret("correct horse"), "site-b")->public_line != key->public_line);
-  CHECK(dr::derive_recovery_key(secret("correct horsf"), "site-a")->public_line != key->public_line);
-  CHECK(key->digest_key.size() == 32);
+  CHECK(dr::derive_recovery_key(secret("correct horse"), "site-a", k_host + " a comment")->public_line ==
+        key->public_line);
+  CHECK(dr::derive_recovery_key(secret("correct horse"), "site-b", k_host)->public_line != key->public_line);
+  CHECK(dr::derive_recovery_key(secret("correct horsf"), "site-a", k_host)->public_line != key->public_line);
+  CHECK(dr::derive_recovery_key(secret("correct horse"), "site-a", k_other_host)->public_line != key->public_line);
+  CHECK_FALSE(dr::derive_recovery_key(secret("correct horse"), "site-a", "not a key"));
 }
 
 TEST_CASE("OpenSSH reads the recovery key's private text and derives the same public key", "[dr]") {
   test::ScratchDir scratch;
-  auto key = dr::derive_recovery_key(secret("correct horse"), "site-a");
+  auto key = dr::derive_recovery_key(secret("correct horse"), "site-a", k_host);
   REQUIRE(key);
   auto path = scratch / "recovery";
   {

@@ -67,3 +67,23 @@ TEST_CASE("each way a config backup can be wrong has its own error", "[dr]") {
   CHECK_THAT(error_of(dr::open_config_backup(passphrase, core::as_bytes(other))),
              Catch::StartsWith("not an anemone config backup"));
 }
+
+TEST_CASE("a header that names an impossible size or an endless key derivation is refused before any work",
+          "[dr]") {
+  auto passphrase = secret("correct horse");
+  auto file = *dr::seal_config_backup(passphrase, core::as_bytes(std::string(100, 'x')), crypto::KdfProfile::interactive);
+  auto rewrite = [&](const std::string& from, const std::string& to) {
+    std::string text(file.begin(), file.end());
+    auto at = text.find(from);
+    REQUIRE(at != std::string::npos);
+    text.replace(at, from.size(), to);
+    core::Bytes out(text.begin(), text.end());
+    fix_checksum(out);
+    return out;
+  };
+  std::string size_field = "\"size\":" + std::to_string(file.size() - 32 - (std::string(file.begin(), file.end()).find("}\n") + 2));
+  auto huge = rewrite(size_field, "\"size\":18446744073709551615");
+  CHECK_THAT(error_of(dr::open_config_backup(passphrase, huge)), Catch::StartsWith("truncated:"));
+  auto endless = rewrite("\"opslimit\":2", "\"opslimit\":4000000000");
+  CHECK_THAT(error_of(dr::open_config_backup(passphrase, endless)), Catch::Contains("key derivation of 4000000000 passes"));
+}

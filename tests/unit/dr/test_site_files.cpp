@@ -90,13 +90,17 @@ TEST_CASE("a site's files come back where its config says, with their modes, and
   CHECK_THAT(refused.error().message(), Catch::Contains("--force") && Catch::Contains("wireguard.key"));
   CHECK(read(scratch / "old/secrets/wireguard.key") == "bmV3ZXI=\n");
 
-  // --force: replaced, and what it replaced is kept.
+  // --force: replaced, and what it replaced is kept; the state through SQLite, while it is open here.
+  auto live = state::Db::open(scratch / "old/state/anemone.db");
+  REQUIRE(live);
+  REQUIRE(peers::remove_account(*live, "site-b"));
   auto forced = dr::apply_restore(*plan, true);
   REQUIRE(forced);
   REQUIRE_FALSE(forced->replaced_dir.empty());
   CHECK(read(forced->replaced_dir / "secrets/wireguard.key") == "bmV3ZXI=\n");
   CHECK(fs::exists(forced->replaced_dir / "state/anemone.db"));
   CHECK(read(scratch / "old/secrets/wireguard.key") == "d2lyZWd1YXJk\n");
+  CHECK(peers::find_account(*live, "site-b")->ssh_key == k_key); // the open connection sees the restored state
 }
 
 TEST_CASE("a bundle whose config names another site is refused", "[dr]") {

@@ -31,6 +31,9 @@ public:
   // SQLite's online backup into a new file at `destination` (0600): a consistent copy, taken while
   // other processes keep writing (a file copy of a WAL database is not one).
   core::Result<void> copy_to(const std::filesystem::path& destination);
+  // The reverse: this database's content replaced by the file at `source`, through SQLite (its
+  // locks and WAL stay consistent for other processes that have the file open).
+  core::Result<void> replace_with(const std::filesystem::path& source);
   const std::filesystem::path& path() const { return m_path; }
 
 private:
