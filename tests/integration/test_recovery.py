@@ -123,6 +123,31 @@ def test_a_destroyed_site_recovers_config_identity_and_data_from_its_peer(scratc
             again = json.loads(a.tool(BS, "config-backup", "--json").stdout)
             assert [d["outcome"] for d in again["destinations"]] == ["unchanged", "unchanged"], again
             assert sorted(os.listdir(os.path.join(jail, "config"))) == on_b
+            # Rotation: with room for 2, a third backup removes the oldest, here and on B.
+            with open(a.config, "a") as f:
+                f.write("dr:\n  keep_local: 2\n  keep_remote: 2\n")
+            names = [first["file"]]
+            for _ in range(2):
+                time.sleep(1.1)  # names tell the second
+                names.append(json.loads(a.tool(BS, "config-backup", "--force", "--json").stdout)["file"])
+            local_dir = os.path.join(a.state_dir, "config-backups")
+            assert sorted(n for n in os.listdir(local_dir) if n.endswith(".anemone-config")) == names[1:]
+            assert sorted(os.listdir(os.path.join(jail, "config"))) == sorted(["recovery.pub", *names[1:]])
+            # A peer that refuses the upload: reported, exit 3, the local copy still made.
+            os.chmod(os.path.join(jail, "config"), 0o500)
+            try:
+                time.sleep(1.1)
+                r = a.tool(BS, "config-backup", "--force", "--json", check=3)
+                report = {d["destination"]: d for d in json.loads(r.stdout)["destinations"]}
+                assert report["local"]["outcome"] == "ok" and report["site-b"]["outcome"] == "failed", report
+                assert "permission denied" in report["site-b"]["error"], report
+            finally:
+                os.chmod(os.path.join(jail, "config"), 0o700)
+            # The newest on B is the one recovered below.
+            newest_on_b = max(n for n in os.listdir(os.path.join(jail, "config")) if n.endswith(".anemone-config"))
+            with open(os.path.join(jail, "config", newest_on_b), "rb") as f:
+                stored = f.read()
+            first["file"] = newest_on_b
             repo_bytes_before = sum(os.path.getsize(os.path.join(d, n))
                                     for d, _, names in os.walk(os.path.join(jail, "repo")) for n in names)
 
@@ -173,10 +198,12 @@ def test_a_destroyed_site_recovers_config_identity_and_data_from_its_peer(scratc
             # B holding no config backup of A's.
             parked = os.path.join(b.base, "parked")
             os.makedirs(parked)
-            shutil.move(os.path.join(jail, "config", first["file"]), parked)
+            held = [n for n in os.listdir(os.path.join(jail, "config")) if n.endswith(".anemone-config")]
+            for name in held:
+                shutil.move(os.path.join(jail, "config", name), parked)
             refused(["config-discover", *who, "--host-key", b_host_key], 1, "holds no config backups of site site-a")
-            shutil.move(os.path.join(parked, first["file"]), os.path.join(jail, "config"))
-            # A truncated and a tampered file: each named, nothing written.
+            for name in held:
+                shutil.move(os.path.join(parked, name), os.path.join(jail, "config"))
             path = os.path.join(jail, "config", first["file"])
             with open(path, "wb") as f:
                 f.write(stored[:len(stored) // 2])
@@ -199,7 +226,7 @@ def test_a_destroyed_site_recovers_config_identity_and_data_from_its_peer(scratc
 
             started = time.monotonic()
             listed = json.loads(a.tool(BS, "config-discover", *who, "--host-key", b_host_key, "--json").stdout)
-            assert [x["file"] for x in listed["backups"]] == [first["file"]], listed
+            assert [x["file"] for x in listed["backups"]] == sorted(names[1:]), listed
             assert listed["host_key"] == b_host_key, listed
             # The guided script, without questions: the same steps a person takes.
             recover = [os.path.join(SCRIPTS, "recover.sh"), "--yes", "--site", "site-a", "--user", b.prefix + "site-a",

@@ -22,6 +22,19 @@ core::Error sqlite_error(sqlite3* db, std::string_view what) {
                                                             : Errc::io;
   return core::Error(errc, fmt::format("{}: {}", what, sqlite3_errmsg(db)));
 }
+// All pages in one step: the source is read under one read transaction, so the copy is a single
+// consistent state; writers in other processes (WAL) are not blocked meanwhile. A busy database is
+// tried again for up to 10 s. Finishes the backup; returns the last step's code.
+int run_backup(sqlite3_backup* backup) {
+  int step = SQLITE_OK;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    step = sqlite3_backup_step(backup, -1);
+    if (step != SQLITE_BUSY && step != SQLITE_LOCKED) break;
+    sqlite3_sleep(100);
+  }
+  sqlite3_backup_finish(backup);
+  return step;
+}
 } // namespace
 
 void Db::Closer::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
@@ -75,15 +88,7 @@ core::Result<void> Db::copy_to(const std::filesystem::path& destination) {
   if (rc != SQLITE_OK) return tl::unexpected(sqlite_error(raw, "open the copy " + destination.string()));
   sqlite3_backup* backup = sqlite3_backup_init(copy.get(), "main", m_handle.get(), "main");
   if (!backup) return tl::unexpected(sqlite_error(copy.get(), "start the online backup of " + m_path.string()));
-  // All pages in one step: the source is read under one read transaction, so the copy is a
-  // single consistent state; writers in other processes (WAL) are not blocked meanwhile.
-  int step = SQLITE_OK;
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    step = sqlite3_backup_step(backup, -1);
-    if (step != SQLITE_BUSY && step != SQLITE_LOCKED) break;
-    sqlite3_sleep(100);
-  }
-  sqlite3_backup_finish(backup);
+  int step = run_backup(backup);
   if (step != SQLITE_DONE)
     return core::fail(Errc::io, "online backup of {}: {}", m_path.string(), sqlite3_errstr(step));
   return {};
@@ -96,13 +101,7 @@ core::Result<void> Db::replace_with(const std::filesystem::path& source) {
   if (rc != SQLITE_OK) return tl::unexpected(sqlite_error(raw, "open " + source.string()));
   sqlite3_backup* backup = sqlite3_backup_init(m_handle.get(), "main", from.get(), "main");
   if (!backup) return tl::unexpected(sqlite_error(m_handle.get(), "replace " + m_path.string()));
-  int step = SQLITE_OK;
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    step = sqlite3_backup_step(backup, -1);
-    if (step != SQLITE_BUSY && step != SQLITE_LOCKED) break;
-    sqlite3_sleep(100);
-  }
-  sqlite3_backup_finish(backup);
+  int step = run_backup(backup);
   if (step != SQLITE_DONE)
     return core::fail(Errc::io, "replace {} with {}: {}", m_path.string(), source.string(), sqlite3_errstr(step));
   return {};
