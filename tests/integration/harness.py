@@ -128,6 +128,22 @@ def random_bytes(seed, size):
     return bytes(out[:size])
 
 
+def free_ports(count):
+    """`count` distinct free loopback TCP ports: the probe sockets stay bound until all are chosen,
+    so two calls of the kernel's picker cannot hand out the same port."""
+    import socket
+    probes = []
+    try:
+        for _ in range(count):
+            probe = socket.socket()
+            probes.append(probe)
+            probe.bind(("127.0.0.1", 0))
+        return [probe.getsockname()[1] for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
+
+
 def require_ci_prerequisite(available, what):
     """In CI a missing prerequisite fails the test; elsewhere it is reported and skipped."""
     if available:

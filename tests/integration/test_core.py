@@ -283,7 +283,7 @@ def assert_healthy(core, when):
     assert js_code == 0 and report["healthy"] is True and report["reasons"] == [], \
         f"{when}: `health-checker self --json` says {json.dumps(report, indent=1)}"
     names = {c["name"] for c in report["checks"]}
-    assert {"wireguard", "sshd", "supervisord", "backup:local"} <= names, \
+    assert {"wireguard", "sshd", "supervisord", "backup:local", "config-backup:local"} <= names, \
         f"{when}: the health report lacks a check: {sorted(names)}"
 
 

@@ -101,12 +101,6 @@ def wait_for(predicate, timeout, what, interval=0.2):
     return netns.wait_for(predicate, timeout, interval, what)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def require_caddy():
     return require_ci_prerequisite(shutil.which("caddy") is not None, "caddy (Debian package caddy)")
 
@@ -209,10 +203,9 @@ def test_registry_and_caddy(scratch):
         procs.append(proc)
         return proc
 
-    admin_port, http_port = free_port(), free_port()
+    admin_port, http_port, *ports = harness.free_ports(5)
     hub = Hub(scratch, admin_port, [f"127.0.0.1:{http_port}"])
     try:
-        ports = [free_port() for _ in range(3)]
         controls = []
         for i, port in enumerate(ports):
             control = os.path.join(scratch, f"backend{i}.status")

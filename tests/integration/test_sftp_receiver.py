@@ -14,14 +14,6 @@ import harness
 from harness import CheckedSite, tree_manifest_bytes, manifest_diff
 
 
-def free_port():
-    probe = socket.socket()
-    probe.bind(("127.0.0.1", 0))
-    port = probe.getsockname()[1]
-    probe.close()
-    return port
-
-
 class Receiver:
     def __init__(self, scratch):
         harness.require_ci_prerequisite(os.path.exists("/usr/sbin/sshd"), "OpenSSH sshd")
@@ -29,7 +21,7 @@ class Receiver:
         os.chmod("/var/lib/anemone-test", 0o755)
         self.base = tempfile.mkdtemp(prefix="receiver-", dir="/var/lib/anemone-test")
         os.chmod(self.base, 0o755)
-        self.port = free_port()
+        [self.port] = harness.free_ports(1)
         self.config = os.path.join(scratch, "receiver.yaml")
         with open(self.config, "w") as f:
             f.write(f"server:\n  name: receiver\npaths:\n  secrets: {self.base}/secrets\n  logs: {scratch}/logs\n"

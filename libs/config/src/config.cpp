@@ -45,7 +45,7 @@ constexpr std::string_view k_top_keys[] = {"server", "paths",  "state",    "back
 constexpr std::string_view k_dr_keys[] = {"keep_local", "keep_remote", "local_dir"};
 constexpr int k_max_keep = 1000;
 constexpr std::string_view k_platform_keys[] = {"enabled", "caddy_admin", "http_listen", "tls", "response_timeout"};
-constexpr std::string_view k_health_keys[] = {"max_backup_age", "min_free_space"};
+constexpr std::string_view k_health_keys[] = {"max_backup_age", "max_config_backup_age", "min_free_space"};
 constexpr std::string_view k_wireguard_keys[] = {"interface", "listen_port", "subnet", "endpoint", "keepalive", "address"};
 constexpr std::string_view k_sftp_keys[] = {"port", "listen", "backups_dir", "default_quota", "account_prefix"};
 constexpr std::string_view k_server_keys[] = {"name"};
@@ -297,16 +297,20 @@ core::Result<void> parse_schedule(const Reader& reader, const MapReader& map, Sc
   return {};
 }
 
+core::Result<int64_t> read_max_age(const Reader& reader, const Field& field) {
+  std::string text = TRY(reader.string(field));
+  auto ms = core::parse_duration_ms(text);
+  if (!ms || *ms < 60000)
+    return tl::unexpected(reader.error(field.mark(), field.path,
+                                       "expected a duration of at least a minute like 26h, 90m or 2d, got " + quote(text)));
+  return *ms;
+}
+
 core::Result<void> parse_health(const Reader& reader, const Field& field, Config& config) {
   MapReader map = TRY(reader.map(field, k_health_keys));
-  if (auto age = map.optional("max_backup_age")) {
-    std::string text = TRY(reader.string(*age));
-    auto ms = core::parse_duration_ms(text);
-    if (!ms || *ms < 60000)
-      return tl::unexpected(reader.error(age->mark(), age->path,
-                                         "expected a duration of at least a minute like 26h, 90m or 2d, got " + quote(text)));
-    config.health.max_backup_age_ms = *ms;
-  }
+  if (auto age = map.optional("max_backup_age")) config.health.max_backup_age_ms = TRY(read_max_age(reader, *age));
+  if (auto age = map.optional("max_config_backup_age"))
+    config.health.max_config_backup_age_ms = TRY(read_max_age(reader, *age));
   if (auto free = map.optional("min_free_space")) {
     std::string text = TRY(reader.string(*free));
     auto size = core::parse_size(text);

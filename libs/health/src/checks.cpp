@@ -172,6 +172,26 @@ Check evaluate_backup(const std::string& target, const BackupFacts& facts, int64
   return make_check(name, true, fmt::format("last snapshot {} ago", format_age(age_ms)));
 }
 
+Check evaluate_config_backup(const std::string& destination, const ConfigBackupFacts& facts, int64_t now_ns,
+                             int64_t max_age_ms) {
+  std::string name = "config-backup:" + destination;
+  if (!facts.problem.empty()) return make_check(name, false, facts.problem);
+  auto found = facts.records.find(destination);
+  // The daily job (02:00) has not run since this site or peer appeared: not yet a failure.
+  if (found == facts.records.end())
+    return make_check(name, true, "no config backup yet (made daily by backup-sender config-backup)");
+  const ConfigBackupRecord& record = found->second;
+  std::string last_failure = record.outcome == "failed" ? fmt::format("; the last attempt failed: {}", record.error) : "";
+  if (!record.good_ns) return make_check(name, false, "no config backup has reached it" + last_failure);
+  int64_t age_ms = std::max<int64_t>(now_ns - *record.good_ns, 0) / 1'000'000;
+  if (age_ms >= max_age_ms)
+    return make_check(name, false,
+                      fmt::format("last config backup {} ago, older than {}{}", format_age(age_ms),
+                                  core::format_duration_ms(max_age_ms), last_failure));
+  std::string login = record.recovery_login == false ? ", its recovery login is not accepted yet" : "";
+  return make_check(name, true, fmt::format("last config backup {} ago{}{}", format_age(age_ms), login, last_failure));
+}
+
 Check evaluate_space(const SpaceFacts& facts, uint64_t min_free) {
   std::string name = "space:" + facts.path;
   if (!facts.free_bytes) return make_check(name, false, fmt::format("{} {}", facts.path, facts.error));

@@ -158,6 +158,31 @@ BackupFacts probe_backups(const fs::path& state_path) {
   return facts;
 }
 
+ConfigBackupFacts probe_config_backups(const fs::path& state_path) {
+  ConfigBackupFacts facts;
+  std::error_code ec;
+  if (!fs::exists(state_path, ec)) return facts;
+  auto read = [&]() -> core::Result<std::map<std::string, ConfigBackupRecord>> {
+    auto db = TRY(state::Db::open(state_path));
+    auto stmt = TRY(db.prepare("SELECT destination, stored_ns, attempt_ns, outcome, error, recovery_login FROM config_backups"));
+    std::map<std::string, ConfigBackupRecord> found;
+    while (TRY(stmt.step())) {
+      ConfigBackupRecord record;
+      record.outcome = stmt.column_text(3);
+      // An attempt that did not fail left a current copy there; a failed one leaves the last stored.
+      if (record.outcome != "failed") record.good_ns = stmt.column_int(2);
+      else if (!stmt.column_is_null(1)) record.good_ns = stmt.column_int(1);
+      if (!stmt.column_is_null(4)) record.error = stmt.column_text(4);
+      if (!stmt.column_is_null(5)) record.recovery_login = stmt.column_int(5) != 0;
+      found[stmt.column_text(0)] = std::move(record);
+    }
+    return found;
+  }();
+  if (read) facts.records = std::move(*read);
+  else facts.problem = read.error().message();
+  return facts;
+}
+
 std::vector<SpaceFacts> probe_space(const std::vector<fs::path>& paths) {
   std::vector<SpaceFacts> found;
   std::vector<dev_t> devices;

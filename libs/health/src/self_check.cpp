@@ -20,10 +20,18 @@ Report self_check(const config::Config& config) {
   // A receiver-only site has no sources and makes no snapshots.
   if (!config.sources.empty()) {
     BackupFacts backups = probe_backups(config.state_path);
-    int64_t now = core::now_ns();
     for (const auto& target : config.targets)
-      report.checks.push_back(evaluate_backup(target.name, backups, now, config.health.max_backup_age_ms));
+      report.checks.push_back(evaluate_backup(target.name, backups, core::now_ns(), config.health.max_backup_age_ms));
   }
+
+  // Every site keeps its configuration here and on each peer, receiver-only sites too.
+  ConfigBackupFacts config_backups = probe_config_backups(config.state_path);
+  int64_t now = core::now_ns();
+  report.checks.push_back(evaluate_config_backup("local", config_backups, now, config.health.max_config_backup_age_ms));
+  for (const auto& target : config.targets)
+    if (target.from_mesh)
+      report.checks.push_back(
+          evaluate_config_backup(target.name, config_backups, now, config.health.max_config_backup_age_ms));
 
   std::vector<std::filesystem::path> paths;
   for (const auto& source : config.sources) paths.push_back(source.path);

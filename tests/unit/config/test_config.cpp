@@ -316,9 +316,15 @@ backup:
 TEST_CASE("health thresholds: defaults, durations and sizes", "[config]") {
   Config defaults = parsed("server:\n  name: site-a\n");
   CHECK(defaults.health.max_backup_age_ms == 26ll * 3600 * 1000);
+  CHECK(defaults.health.max_config_backup_age_ms == 50ll * 3600 * 1000);
   CHECK(defaults.health.min_free_bytes == (1ull << 30));
-  Config set = parsed("server:\n  name: a\nhealth:\n  max_backup_age: 1h30m\n  min_free_space: 500M\n");
+  Config set = parsed(
+      "server:\n  name: a\nhealth:\n  max_backup_age: 1h30m\n  max_config_backup_age: 3d\n  min_free_space: 500M\n");
   CHECK(set.health.max_backup_age_ms == 90ll * 60 * 1000);
+  CHECK(set.health.max_config_backup_age_ms == 72ll * 3600 * 1000);
+  CHECK(error_of("server:\n  name: a\nhealth:\n  max_config_backup_age: 30s\n") ==
+        "config.yaml:4:26: health.max_config_backup_age: expected a duration of at least a minute like 26h, 90m or 2d, "
+        "got \"30s\"");
   CHECK(set.health.min_free_bytes == (500ull << 20));
   CHECK(error_of("server:\n  name: a\nhealth:\n  max_backup_age: 26\n") ==
         "config.yaml:4:19: health.max_backup_age: expected a duration of at least a minute like 26h, 90m or 2d, "

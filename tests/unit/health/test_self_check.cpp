@@ -317,6 +317,81 @@ TEST_CASE("health: the backup probe reads the newest snapshot per target and nev
   CHECK(found.newest_ns == std::map<std::string, int64_t>{{"local", 300}, {"site-b", 200}});
 }
 
+TEST_CASE("health: a config backup older than max_config_backup_age, or that never arrived, fails", "[health]") {
+  const int64_t now = 100 * k_hour_ms * k_ms_ns;
+  const int64_t max_age = 50 * k_hour_ms;
+  health::ConfigBackupFacts facts;
+  facts.records["local"] = {now - 20 * k_hour_ms * k_ms_ns, "ok", "", std::nullopt};
+  facts.records["site-b"] = {now - 3 * k_hour_ms * k_ms_ns, "unchanged", "", true};
+  facts.records["site-c"] = {now - 60 * k_hour_ms * k_ms_ns, "failed", "site-c: connection refused", true};
+  facts.records["site-d"] = {std::nullopt, "failed", "site-d: permission denied", std::nullopt};
+  facts.records["site-e"] = {now - 1 * k_hour_ms * k_ms_ns, "ok", "", false};
+  facts.records["site-f"] = {now - 30 * k_hour_ms * k_ms_ns, "failed", "site-f: timed out", true};
+
+  auto local = health::evaluate_config_backup("local", facts, now, max_age);
+  CHECK(local.name == "config-backup:local");
+  CHECK(local.ok);
+  CHECK(local.detail == "last config backup 20h ago");
+  auto confirmed = health::evaluate_config_backup("site-b", facts, now, max_age);
+  CHECK(confirmed.ok);
+  CHECK(confirmed.detail == "last config backup 3h ago");
+
+  auto stale = health::evaluate_config_backup("site-c", facts, now, max_age);
+  CHECK_FALSE(stale.ok);
+  CHECK(stale.detail ==
+        "last config backup 60h ago, older than 50h; the last attempt failed: site-c: connection refused");
+  auto never = health::evaluate_config_backup("site-d", facts, now, max_age);
+  CHECK_FALSE(never.ok);
+  CHECK(never.detail == "no config backup has reached it; the last attempt failed: site-d: permission denied");
+
+  // The peer installs the recovery key on its next scan: said, not yet a failure.
+  auto no_login = health::evaluate_config_backup("site-e", facts, now, max_age);
+  CHECK(no_login.ok);
+  CHECK(no_login.detail == "last config backup 1h ago, its recovery login is not accepted yet");
+  // One failed night with a young copy still there is not unhealthy, but it is said.
+  auto one_failure = health::evaluate_config_backup("site-f", facts, now, max_age);
+  CHECK(one_failure.ok);
+  CHECK(one_failure.detail == "last config backup 30h ago; the last attempt failed: site-f: timed out");
+
+  auto not_yet = health::evaluate_config_backup("site-g", facts, now, max_age);
+  CHECK(not_yet.ok);
+  CHECK(not_yet.detail == "no config backup yet (made daily by backup-sender config-backup)");
+
+  facts.problem = "state file /config/state/anemone.db: not a database";
+  auto unreadable = health::evaluate_config_backup("local", facts, now, max_age);
+  CHECK_FALSE(unreadable.ok);
+  CHECK(unreadable.detail == facts.problem);
+}
+
+TEST_CASE("health: the config backup probe reads each destination's last good copy from the state file",
+          "[health]") {
+  ScratchDir dir;
+  auto missing = health::probe_config_backups(dir / "state/anemone.db");
+  CHECK(missing.problem.empty());
+  CHECK(missing.records.empty());
+  CHECK_FALSE(std::filesystem::exists(dir / "state"));
+
+  {
+    auto db = state::Db::open(dir / "state/anemone.db");
+    REQUIRE(db);
+    REQUIRE(db->exec("INSERT INTO config_backups(destination, file, digest, stored_ns, attempt_ns, outcome, error, "
+                     "recovery_login) VALUES "
+                     "('local', 'a.anemone-config', 'd1', 100, 500, 'unchanged', NULL, NULL), "
+                     "('site-b', 'a.anemone-config', 'd1', 100, 500, 'failed', 'refused', 1), "
+                     "('site-c', NULL, NULL, NULL, 500, 'failed', 'no route', NULL)"));
+  }
+  auto found = health::probe_config_backups(dir / "state/anemone.db");
+  REQUIRE(found.problem.empty());
+  REQUIRE(found.records.size() == 3);
+  CHECK(found.records.at("local").good_ns == 500); // confirmed unchanged at the last attempt
+  CHECK(found.records.at("local").outcome == "unchanged");
+  CHECK(found.records.at("site-b").good_ns == 100); // the last attempt failed: the copy stored before
+  CHECK(found.records.at("site-b").error == "refused");
+  CHECK(found.records.at("site-b").recovery_login == true);
+  CHECK_FALSE(found.records.at("site-c").good_ns);
+  CHECK_FALSE(found.records.at("site-c").recovery_login);
+}
+
 TEST_CASE("health: free space below min_free_space fails, naming both amounts", "[health]") {
   health::SpaceFacts facts;
   facts.path = "/backups";

@@ -86,6 +86,8 @@ struct Schedule {
 // What `health-checker self` calls healthy.
 struct Health {
   int64_t max_backup_age_ms = 26ll * 3600 * 1000;
+  // The daily config backup may miss one night (a peer briefly away) before the site is unhealthy.
+  int64_t max_config_backup_age_ms = 50ll * 3600 * 1000;
   uint64_t min_free_bytes = 1ull << 30; // on the sources' and the backups' file systems
 };
 

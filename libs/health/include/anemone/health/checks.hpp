@@ -12,7 +12,8 @@
 namespace anemone::health {
 
 struct Check {
-  std::string name; // "wireguard", "sshd", "supervisord", "backup:<target>", "space:<path>"
+  // "wireguard", "sshd", "supervisord", "backup:<target>", "config-backup:<destination>", "space:<path>"
+  std::string name;
   bool ok = false;
   std::string detail;
 };
@@ -71,6 +72,21 @@ struct BackupFacts {
   std::string problem; // the state file could not be read: every target fails with this
 };
 Check evaluate_backup(const std::string& target, const BackupFacts& facts, int64_t now_ns, int64_t max_age_ms);
+
+// config-backup:<destination>: `local` or a peer holds a copy of this site's configuration that is
+// young enough (backup-sender config-backup, daily). A copy confirmed unchanged counts as new.
+struct ConfigBackupRecord {
+  std::optional<int64_t> good_ns; // the newest copy there was made or confirmed at this time
+  std::string outcome;            // of the last attempt: ok | unchanged | failed
+  std::string error;              // of the last attempt, when it failed
+  std::optional<bool> recovery_login; // a peer let the recovery key in
+};
+struct ConfigBackupFacts {
+  std::map<std::string, ConfigBackupRecord> records; // destination -> what the state file says
+  std::string problem; // the state file could not be read: every destination fails with this
+};
+Check evaluate_config_backup(const std::string& destination, const ConfigBackupFacts& facts, int64_t now_ns,
+                             int64_t max_age_ms);
 
 // space:<path>: the file system holding path has at least min_free bytes available.
 struct SpaceFacts {

@@ -26,6 +26,10 @@ SupervisorFacts probe_supervisor(const std::filesystem::path& socket);
 // is not created here.
 BackupFacts probe_backups(const std::filesystem::path& state_path);
 
+// What the state file records of the config backups, per destination. A missing state file (or one
+// from before config backups) is none yet.
+ConfigBackupFacts probe_config_backups(const std::filesystem::path& state_path);
+
 // Free space for each path, one per file system: a path on the device of an earlier one is left
 // out (the first path names the check). Paths that cannot be examined are all kept.
 std::vector<SpaceFacts> probe_space(const std::vector<std::filesystem::path>& paths);

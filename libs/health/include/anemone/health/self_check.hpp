@@ -1,7 +1,7 @@
 #pragma once
 // `health-checker self`, the container's HEALTHCHECK: the WireGuard interface, sshd, supervisord's
-// programs, the age of every target's last snapshot and the free space of the sources and the
-// backups.
+// programs, the age of every target's last snapshot, of the last config backup here and on every
+// peer, and the free space of the sources and the backups.
 #include <chrono>
 
 #include "anemone/config/config.hpp"
