@@ -13,7 +13,8 @@
 #
 # Steps: read the paths from `watcher env`; create the logs and run (0700) directories; create this
 # site's keys if it has none (`wg-peer-manager init`); write the accounts and sshd_config
-# (`sftp-receiver-quota sync`); check sshd's configuration; exec supervisord. Any failure stops
+# (`sftp-receiver-quota sync`); check sshd's configuration; with the platform, Caddy's files and
+# scripts/platform-net.sh; exec supervisord. Any failure stops
 # here with a message and a non-zero exit, before supervisord starts. Runs as root: sshd chroots
 # peers, sync creates Unix accounts, wg-peer-manager configures the interface.
 set -euo pipefail
@@ -98,6 +99,8 @@ if [ "${ANEMONE_PLATFORM:-disabled}" = enabled ]; then
   export ANEMONE_PLATFORM_PROGRAMS=$top/supervisord/platform.conf
   command -v caddy >/dev/null || die "platform.enabled is true but caddy is not installed (scripts/install-deps.sh --runtime installs it)"
   mkdir -p "$ANEMONE_CADDY_HOME" || die "cannot create Caddy's directory '$ANEMONE_CADDY_HOME'"
+  # So that Caddy's reloads reset no connection; it says why when it cannot (not fatal).
+  "$top/scripts/platform-net.sh" || echo "run-core: continuing; see docker/docker-compose.yml's sysctls" >&2
   printf '{"admin": {"listen": "%s"}}\n' "$ANEMONE_CADDY_ADMIN" > "$ANEMONE_RUN/caddy-initial.json" ||
     die "cannot write $ANEMONE_RUN/caddy-initial.json"
 else

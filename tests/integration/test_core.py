@@ -355,6 +355,9 @@ def test_core_under_supervisord(scratch):
                 assert status["reachable"] and status["last_applied"]["reason"] in ("watch", "verify"), status
                 self_check = health(core)
                 assert self_check[0] == 0, f"health-checker self with the platform running:\n{self_check[1]}"
+                # run-core.sh set up the namespace so that Caddy's reloads reset no connection.
+                migrate = site.run(["sysctl", "-n", "net.ipv4.tcp_migrate_req"], check=False).stdout.strip()
+                assert migrate == "1", f"run-core.sh left net.ipv4.tcp_migrate_req at {migrate!r} with the platform on"
                 # Caddy killed: supervisord restarts it and it serves the last config at once (--resume).
                 old_caddy = core.pid("caddy")
                 os.kill(old_caddy, signal.SIGKILL)

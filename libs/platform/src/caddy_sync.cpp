@@ -292,10 +292,23 @@ core::Result<void> cmd_caddy_status(const config::Config& config, bool json_outp
   return {};
 }
 
+namespace {
+// Caddy 2.6 binds a new SO_REUSEPORT socket at each reload and closes the old one: without
+// tcp_migrate_req the kernel resets connections still queued on the old one (scripts/platform-net.sh).
+void warn_unless_connections_migrate() {
+  auto knob = core::read_text_file("/proc/sys/net/ipv4/tcp_migrate_req");
+  if (knob && knob->rfind("1", 0) == 0) return;
+  core::log_warning("net.ipv4.tcp_migrate_req is {} in this network namespace: a client connecting at the instant "
+                    "of a Caddy reload may be reset (scripts/platform-net.sh sets it; in Docker: sysctls)",
+                    knob ? "off" : "not available");
+}
+} // namespace
+
 core::Result<void> run_caddy_watch(const config::Config& config, const WatchOptions& options) {
   auto db = TRY(state::Db::open(config.state_path));
   auto admin = TRY(CaddyAdmin::open(config.platform.caddy_admin));
   core::log_info("watching the registry and backend health; Caddy admin at {}", config.platform.caddy_admin);
+  warn_unless_connections_migrate();
   std::optional<int64_t> seen_generation;
   int64_t changed_at = -1;             // the first change not yet loaded (monotonic ms), -1: none
   int64_t next_verify = 0;             // when Caddy's live config is compared again
