@@ -310,7 +310,6 @@ class Sshd:
     under group- or world-writable paths such as /tmp). Stopped by its pid in stop()."""
 
     def __init__(self):
-        import socket
         import time
         if not require_ci_prerequisite(os.path.exists("/usr/sbin/sshd"), "OpenSSH sshd (/usr/sbin/sshd)"):
             raise unittest_skip()
@@ -327,10 +326,7 @@ class Sshd:
         with open(os.path.join(self.dir, "host_key.pub")) as f:
             self.host_key = f.read().strip()
         self.identity = os.path.join(self.dir, "client_key")
-        probe = socket.socket()
-        probe.bind(("127.0.0.1", 0))
-        self.port = probe.getsockname()[1]
-        probe.close()
+        [self.port] = free_ports(1)
         config = os.path.join(self.dir, "sshd_config")
         with open(config, "w") as f:
             f.write(f"Port {self.port}\nListenAddress 127.0.0.1\nHostKey {self.dir}/host_key\n"

@@ -142,28 +142,37 @@ SupervisorFacts probe_supervisor(const fs::path& socket) {
   return interpret_supervisorctl(url, output->exit_code, output->out, output->err);
 }
 
+namespace {
+// Runs `read` on the state file when it exists (a missing one is not created: nothing recorded
+// yet) and stores its result in `found`; a state file that cannot be read becomes `problem`.
+template <class T, class Read>
+void read_state(const fs::path& state_path, T& found, std::string& problem, Read read) {
+  std::error_code ec;
+  if (!fs::exists(state_path, ec)) return;
+  auto result = [&]() -> core::Result<T> {
+    auto db = TRY(state::Db::open(state_path));
+    return read(db);
+  }();
+  if (result) found = std::move(*result);
+  else problem = result.error().message();
+}
+} // namespace
+
 BackupFacts probe_backups(const fs::path& state_path) {
   BackupFacts facts;
-  std::error_code ec;
-  if (!fs::exists(state_path, ec)) return facts;
-  auto newest = [&]() -> core::Result<std::map<std::string, int64_t>> {
-    auto db = TRY(state::Db::open(state_path));
+  read_state(state_path, facts.newest_ns, facts.problem, [](state::Db& db) -> core::Result<std::map<std::string, int64_t>> {
     auto stmt = TRY(db.prepare("SELECT target, MAX(time_ns) FROM snapshots GROUP BY target"));
     std::map<std::string, int64_t> found;
     while (TRY(stmt.step())) found[stmt.column_text(0)] = stmt.column_int(1);
     return found;
-  }();
-  if (newest) facts.newest_ns = std::move(*newest);
-  else facts.problem = newest.error().message();
+  });
   return facts;
 }
 
 ConfigBackupFacts probe_config_backups(const fs::path& state_path) {
   ConfigBackupFacts facts;
-  std::error_code ec;
-  if (!fs::exists(state_path, ec)) return facts;
-  auto read = [&]() -> core::Result<std::map<std::string, ConfigBackupRecord>> {
-    auto db = TRY(state::Db::open(state_path));
+  read_state(state_path, facts.records, facts.problem,
+             [](state::Db& db) -> core::Result<std::map<std::string, ConfigBackupRecord>> {
     auto stmt = TRY(db.prepare("SELECT destination, stored_ns, attempt_ns, outcome, error, recovery_login FROM config_backups"));
     std::map<std::string, ConfigBackupRecord> found;
     while (TRY(stmt.step())) {
@@ -177,9 +186,7 @@ ConfigBackupFacts probe_config_backups(const fs::path& state_path) {
       found[stmt.column_text(0)] = std::move(record);
     }
     return found;
-  }();
-  if (read) facts.records = std::move(*read);
-  else facts.problem = read.error().message();
+  });
   return facts;
 }
 

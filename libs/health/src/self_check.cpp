@@ -17,16 +17,16 @@ Report self_check(const config::Config& config) {
       evaluate_sshd(probe_ssh(probe_host_for(config.sftp.listen), config.sftp.port, k_ssh_probe_timeout)));
   report.checks.push_back(evaluate_supervisor(probe_supervisor(config.run_dir / "supervisor.sock")));
 
+  const int64_t now = core::now_ns();
   // A receiver-only site has no sources and makes no snapshots.
   if (!config.sources.empty()) {
     BackupFacts backups = probe_backups(config.state_path);
     for (const auto& target : config.targets)
-      report.checks.push_back(evaluate_backup(target.name, backups, core::now_ns(), config.health.max_backup_age_ms));
+      report.checks.push_back(evaluate_backup(target.name, backups, now, config.health.max_backup_age_ms));
   }
 
   // Every site keeps its configuration here and on each peer, receiver-only sites too.
   ConfigBackupFacts config_backups = probe_config_backups(config.state_path);
-  int64_t now = core::now_ns();
   report.checks.push_back(evaluate_config_backup("local", config_backups, now, config.health.max_config_backup_age_ms));
   for (const auto& target : config.targets)
     if (target.from_mesh)
